@@ -1,0 +1,267 @@
+//! Credentials: how a request is authorized, and the token cache for OAuth-style vendors.
+//!
+//! An [`Authorizer`] hands out a [`Credential`] (the headers that authorize one request) and is
+//! told when the vendor refused it with 401. [`StaticCredential`] serves a pre-issued token or API
+//! key; [`TokenCache`] fetches tokens from a vendor's [`TokenSource`], keeps them until shortly
+//! before they expire, makes many concurrent callers wait for one token request, and drops a token
+//! the vendor refused so that the request can be retried once with a fresh one.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
+use secrecy::{ExposeSecret, SecretString};
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+use crate::error::{Error, Result};
+use crate::http::HttpClient;
+
+static GENERATION: AtomicU64 = AtomicU64::new(1);
+
+/// The headers that authorize one request. Their values are marked sensitive and never printed.
+#[derive(Clone)]
+pub struct Credential {
+    headers: Arc<[(HeaderName, HeaderValue)]>,
+    generation: u64,
+}
+
+impl Credential {
+    /// `Authorization: <scheme> <token>`, e.g. `Bearer eyJ…` (or `bearer eyJ…` where the vendor
+    /// says so).
+    pub fn authorization(scheme: &str, token: &SecretString) -> Result<Self> {
+        let value = format!("{scheme} {}", token.expose_secret());
+        Self::from_headers([(AUTHORIZATION, value)])
+    }
+
+    /// Any set of secret headers (e.g. an API key and a company id).
+    pub fn from_headers<I>(headers: I) -> Result<Self>
+    where
+        I: IntoIterator<Item = (HeaderName, String)>,
+    {
+        let headers = headers
+            .into_iter()
+            .map(|(name, value)| {
+                let mut value = HeaderValue::from_str(&value).map_err(|_| {
+                    Error::configuration(format!(
+                        "the value for the {name} header contains characters an HTTP header cannot carry"
+                    ))
+                })?;
+                value.set_sensitive(true);
+                Ok((name, value))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            headers: headers.into(),
+            generation: GENERATION.fetch_add(1, Ordering::Relaxed),
+        })
+    }
+
+    /// The headers to add to a request.
+    pub fn headers(&self) -> impl Iterator<Item = (&HeaderName, &HeaderValue)> {
+        self.headers.iter().map(|(n, v)| (n, v))
+    }
+
+    /// Whether two credentials are the very same issue (not merely equal text).
+    pub fn same_as(&self, other: &Credential) -> bool {
+        self.generation == other.generation
+    }
+}
+
+impl fmt::Debug for Credential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_str()).collect();
+        f.debug_struct("Credential")
+            .field("headers", &names)
+            .field("values", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Authorizes requests; see the [module docs](self).
+#[async_trait]
+pub trait Authorizer: Send + Sync + fmt::Debug {
+    /// The credential for the next request (fetching a token first when needed).
+    async fn credential(&self, http: &HttpClient) -> Result<Credential>;
+
+    /// The vendor answered 401 to a request sent with `used`. Drop it if it is still the current
+    /// credential, and say whether a fresh credential could succeed (a static key: no).
+    async fn refused(&self, used: &Credential) -> bool;
+}
+
+/// A credential that never changes: a pre-issued bearer token or API key.
+#[derive(Clone)]
+pub struct StaticCredential(Credential);
+
+impl StaticCredential {
+    /// Wrap a ready credential.
+    pub fn new(credential: Credential) -> Self {
+        Self(credential)
+    }
+
+    /// A pre-issued token sent as `Authorization: Bearer <token>`.
+    pub fn bearer(token: &SecretString) -> Result<Self> {
+        Credential::authorization("Bearer", token).map(Self)
+    }
+}
+
+impl fmt::Debug for StaticCredential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("StaticCredential").field(&self.0).finish()
+    }
+}
+
+#[async_trait]
+impl Authorizer for StaticCredential {
+    async fn credential(&self, _http: &HttpClient) -> Result<Credential> {
+        Ok(self.0.clone())
+    }
+
+    async fn refused(&self, _used: &Credential) -> bool {
+        false
+    }
+}
+
+/// A token a vendor issued.
+pub struct IssuedToken {
+    /// The authorization scheme to send it with (`Bearer`, or the vendor's own `token_type`).
+    pub scheme: String,
+    /// The token itself.
+    pub token: SecretString,
+    /// How long it is valid, when the vendor said.
+    pub expires_in: Option<Duration>,
+}
+
+impl fmt::Debug for IssuedToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IssuedToken")
+            .field("scheme", &self.scheme)
+            .field("token", &"<redacted>")
+            .field("expires_in", &self.expires_in)
+            .finish()
+    }
+}
+
+/// Where a vendor's tokens come from (a client-credentials or password grant).
+#[async_trait]
+pub trait TokenSource: Send + Sync + fmt::Debug {
+    /// Ask the vendor for a new token.
+    async fn fetch(&self, http: &HttpClient) -> Result<IssuedToken>;
+}
+
+/// Caches the tokens of a [`TokenSource`]; see the [module docs](self).
+pub struct TokenCache<S> {
+    source: S,
+    current: Mutex<Option<Cached>>,
+    default_lifetime: Duration,
+    max_refresh_margin: Duration,
+}
+
+struct Cached {
+    credential: Credential,
+    refresh_at: Instant,
+}
+
+impl<S: TokenSource> TokenCache<S> {
+    /// A cache over `source`. Tokens without `expires_in` are kept five minutes; a token is
+    /// replaced a fifth of its lifetime (at most 30 s) before it expires.
+    pub fn new(source: S) -> Self {
+        Self {
+            source,
+            current: Mutex::new(None),
+            default_lifetime: Duration::from_secs(300),
+            max_refresh_margin: Duration::from_secs(30),
+        }
+    }
+
+    /// How long a token without `expires_in` is kept.
+    pub fn with_default_lifetime(mut self, d: Duration) -> Self {
+        self.default_lifetime = d;
+        self
+    }
+
+    /// The token source.
+    pub fn source(&self) -> &S {
+        &self.source
+    }
+}
+
+impl<S: TokenSource> fmt::Debug for TokenCache<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenCache")
+            .field("source", &self.source)
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl<S: TokenSource> Authorizer for TokenCache<S> {
+    async fn credential(&self, http: &HttpClient) -> Result<Credential> {
+        // Holding the lock across the fetch is the point: concurrent callers wait for one request.
+        let mut current = self.current.lock().await;
+        if let Some(cached) = current.as_ref()
+            && Instant::now() < cached.refresh_at
+        {
+            return Ok(cached.credential.clone());
+        }
+        let issued = self.source.fetch(http).await?;
+        let lifetime = issued.expires_in.unwrap_or(self.default_lifetime);
+        let margin = (lifetime / 5).min(self.max_refresh_margin);
+        let credential = Credential::authorization(&issued.scheme, &issued.token)?;
+        tracing::debug!(
+            vendor = http.vendor(),
+            lifetime_s = lifetime.as_secs(),
+            "fetched a new token"
+        );
+        *current = Some(Cached {
+            credential: credential.clone(),
+            refresh_at: Instant::now() + lifetime.saturating_sub(margin),
+        });
+        Ok(credential)
+    }
+
+    async fn refused(&self, used: &Credential) -> bool {
+        let mut current = self.current.lock().await;
+        if current.as_ref().is_some_and(|c| c.credential.same_as(used)) {
+            *current = None;
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credential_debug_hides_values() {
+        let c = Credential::authorization("Bearer", &SecretString::from("s3cr3t-token")).unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+        assert!(shown.contains("authorization"));
+        let (_, v) = c.headers().next().unwrap();
+        assert!(v.is_sensitive());
+        assert!(!format!("{v:?}").contains("s3cr3t"));
+    }
+
+    #[test]
+    fn header_injection_is_refused_without_echo() {
+        let err = Credential::authorization("Bearer", &SecretString::from("abc\r\nX-Evil: 1"))
+            .unwrap_err();
+        assert!(matches!(err, Error::Configuration { .. }));
+        assert!(!err.to_string().contains("abc"));
+    }
+
+    #[test]
+    fn issued_token_debug_hides_token() {
+        let t = IssuedToken {
+            scheme: "Bearer".into(),
+            token: SecretString::from("s3cr3t"),
+            expires_in: None,
+        };
+        assert!(!format!("{t:?}").contains("s3cr3t"));
+    }
+}

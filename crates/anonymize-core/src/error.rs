@@ -1,0 +1,441 @@
+//! The one error type of the SDK family.
+//!
+//! Every vendor client returns [`Error`]. Its variants are *semantic* (what went wrong for the
+//! caller), not per vendor: a 404 from Guardhouse and a `userNotFound` from 360Learning are both
+//! [`Error::NotFound`]. What the vendor said is kept in a [`VendorReply`] (vendor, operation, HTTP
+//! status, the vendor's error code and a short excerpt of its message), reachable through the
+//! accessors [`Error::status`], [`Error::code`] and [`Error::message`].
+//!
+//! The HTTP status → variant mapping lives in exactly one place, [`Error::from_reply`].
+//!
+//! `Display` names the vendor, the operation, the status, the vendor's code and message; it never
+//! contains a secret, a request body or a whole response body, only an excerpt of at most
+//! [`EXCERPT_CHARS`] characters.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+
+/// `Result` with [`Error`] as the default error type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A shareable error source (kept so that `source()` chains stay intact and `Error` stays `Clone`).
+pub type BoxError = Arc<dyn StdError + Send + Sync + 'static>;
+
+/// How many characters of a vendor's message are kept at most.
+pub const EXCERPT_CHARS: usize = 200;
+
+/// What a vendor answered when it answered with an error status.
+#[derive(Clone, PartialEq, Eq)]
+pub struct VendorReply {
+    vendor: &'static str,
+    operation: &'static str,
+    status: StatusCode,
+    code: Option<String>,
+    message: Option<String>,
+}
+
+impl VendorReply {
+    /// A reply with the vendor's error `code` and `message`; the message is shortened to an
+    /// excerpt of at most [`EXCERPT_CHARS`] characters, with control characters removed.
+    pub fn new(
+        vendor: &'static str,
+        operation: &'static str,
+        status: StatusCode,
+        code: Option<String>,
+        message: Option<String>,
+    ) -> Self {
+        Self {
+            vendor,
+            operation,
+            status,
+            code: code.map(|c| excerpt(&c, 64)).filter(|c| !c.is_empty()),
+            message: message
+                .map(|m| excerpt(&m, EXCERPT_CHARS))
+                .filter(|m| !m.is_empty()),
+        }
+    }
+
+    /// The vendor's name, e.g. `guardhouse`.
+    pub fn vendor(&self) -> &'static str {
+        self.vendor
+    }
+
+    /// The operation that was attempted, e.g. `anonymize user`.
+    pub fn operation(&self) -> &'static str {
+        self.operation
+    }
+
+    /// The HTTP status the vendor answered with.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The vendor's machine-readable error code, when it sent one (e.g. `userNotFound`).
+    pub fn code(&self) -> Option<&str> {
+        self.code.as_deref()
+    }
+
+    /// An excerpt of the vendor's human-readable message, when it sent one.
+    pub fn message(&self) -> Option<&str> {
+        self.message.as_deref()
+    }
+}
+
+impl fmt::Display for VendorReply {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {}: HTTP {}",
+            self.vendor, self.operation, self.status
+        )?;
+        match (&self.code, &self.message) {
+            (Some(code), Some(message)) => write!(f, " ({code}: {message})"),
+            (Some(code), None) => write!(f, " ({code})"),
+            (None, Some(message)) => write!(f, " ({message})"),
+            (None, None) => Ok(()),
+        }
+    }
+}
+
+impl fmt::Debug for VendorReply {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VendorReply")
+            .field("vendor", &self.vendor)
+            .field("operation", &self.operation)
+            .field("status", &self.status.as_u16())
+            .field("code", &self.code)
+            .field("message", &self.message)
+            .finish()
+    }
+}
+
+/// Every error the SDK family returns.
+///
+/// Match on the variant for the meaning, use the accessors for the details.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The caller's input was refused before anything was sent (a malformed id, an empty e-mail…).
+    /// The reason never repeats the input itself, which may be personal data.
+    #[error("invalid input: {reason}")]
+    InvalidInput {
+        /// Why the input was refused.
+        reason: String,
+    },
+
+    /// The client was configured in a way that cannot work (an `http://` URL to a remote host,
+    /// a token that cannot be sent in a header…). Nothing was sent.
+    #[error("invalid configuration: {reason}")]
+    Configuration {
+        /// What is wrong with the configuration.
+        reason: String,
+    },
+
+    /// The vendor's API has no way to do this (e.g. look up a user by e-mail).
+    #[error("{vendor} does not support {operation}")]
+    Unsupported {
+        /// The vendor.
+        vendor: &'static str,
+        /// The operation it cannot do.
+        operation: &'static str,
+    },
+
+    /// The credentials were refused (HTTP 401), also after one refresh of the token.
+    #[error("unauthenticated: {0}")]
+    Unauthenticated(VendorReply),
+
+    /// The credentials are valid but lack a permission or scope (HTTP 403).
+    #[error("permission denied: {0}")]
+    PermissionDenied(VendorReply),
+
+    /// The vendor has no such resource (HTTP 404 or 410).
+    #[error("not found: {0}")]
+    NotFound(VendorReply),
+
+    /// The vendor refused the request as it stands (HTTP 400, 409, 412, 422): a failed
+    /// precondition or a business rule, with the vendor's code and message.
+    #[error("rejected: {0}")]
+    Rejected(VendorReply),
+
+    /// The vendor is rate limiting us (HTTP 429), after the retries the policy allowed.
+    #[error("rate limited: {reply}{}", RetryAfterSuffix(*retry_after))]
+    RateLimited {
+        /// What the vendor answered.
+        reply: VendorReply,
+        /// How long the vendor asked us to wait (`Retry-After`), when it said.
+        retry_after: Option<Duration>,
+    },
+
+    /// The vendor failed (HTTP 5xx or 408), after the retries the policy allowed.
+    #[error("server error: {0}")]
+    Server(VendorReply),
+
+    /// No answer came in time, after the retries the policy allowed.
+    #[error("{vendor} {operation}: timed out")]
+    Timeout {
+        /// The vendor.
+        vendor: &'static str,
+        /// The operation.
+        operation: &'static str,
+        /// The underlying timeout error.
+        #[source]
+        source: BoxError,
+    },
+
+    /// The request could not be sent or its answer could not be read (DNS, connect, TLS, reset),
+    /// after the retries the policy allowed.
+    #[error("{vendor} {operation}: transport error")]
+    Transport {
+        /// The vendor.
+        vendor: &'static str,
+        /// The operation.
+        operation: &'static str,
+        /// The underlying error (its URL removed).
+        #[source]
+        source: BoxError,
+    },
+
+    /// The vendor answered something this client cannot understand: an unexpected status, a body
+    /// that does not parse (the failing field is named), or a body larger than the configured cap.
+    #[error("unexpected response: {reply}: {detail}")]
+    UnexpectedResponse {
+        /// What the vendor answered.
+        reply: VendorReply,
+        /// What was unexpected (e.g. `invalid type: string, expected u64 at users[3].id`).
+        detail: String,
+        /// The parse error, when there was one.
+        #[source]
+        source: Option<BoxError>,
+    },
+}
+
+struct RetryAfterSuffix(Option<Duration>);
+
+impl fmt::Display for RetryAfterSuffix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(d) => write!(f, "; retry after {:.1} s", d.as_secs_f64()),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Error {
+    /// Map a vendor's error answer to its semantic variant: the one place where HTTP statuses
+    /// become meanings.
+    ///
+    /// 400, 409, 412, 422 → [`Rejected`](Error::Rejected); 401 → [`Unauthenticated`](Error::Unauthenticated);
+    /// 403 → [`PermissionDenied`](Error::PermissionDenied); 404, 410 → [`NotFound`](Error::NotFound);
+    /// 429 → [`RateLimited`](Error::RateLimited); 408 and 5xx → [`Server`](Error::Server);
+    /// anything else → [`UnexpectedResponse`](Error::UnexpectedResponse).
+    pub fn from_reply(reply: VendorReply, retry_after: Option<Duration>) -> Self {
+        match reply.status.as_u16() {
+            400 | 409 | 412 | 422 => Error::Rejected(reply),
+            401 => Error::Unauthenticated(reply),
+            403 => Error::PermissionDenied(reply),
+            404 | 410 => Error::NotFound(reply),
+            429 => Error::RateLimited { reply, retry_after },
+            408 | 500..=599 => Error::Server(reply),
+            _ => Error::UnexpectedResponse {
+                detail: format!("unexpected HTTP status {}", reply.status.as_u16()),
+                reply,
+                source: None,
+            },
+        }
+    }
+
+    /// An [`Error::InvalidInput`]. The reason must not quote personal data.
+    pub fn invalid_input(reason: impl Into<String>) -> Self {
+        Error::InvalidInput {
+            reason: reason.into(),
+        }
+    }
+
+    /// An [`Error::Configuration`].
+    pub fn configuration(reason: impl Into<String>) -> Self {
+        Error::Configuration {
+            reason: reason.into(),
+        }
+    }
+
+    /// The vendor's answer, for the variants that have one.
+    pub fn reply(&self) -> Option<&VendorReply> {
+        match self {
+            Error::Unauthenticated(r)
+            | Error::PermissionDenied(r)
+            | Error::NotFound(r)
+            | Error::Rejected(r)
+            | Error::Server(r)
+            | Error::RateLimited { reply: r, .. }
+            | Error::UnexpectedResponse { reply: r, .. } => Some(r),
+            _ => None,
+        }
+    }
+
+    /// The vendor this error came from, when it came from one.
+    pub fn vendor(&self) -> Option<&'static str> {
+        match self {
+            Error::Unsupported { vendor, .. }
+            | Error::Timeout { vendor, .. }
+            | Error::Transport { vendor, .. } => Some(vendor),
+            _ => self.reply().map(VendorReply::vendor),
+        }
+    }
+
+    /// The HTTP status of the vendor's answer, when there was one.
+    pub fn status(&self) -> Option<StatusCode> {
+        self.reply().map(VendorReply::status)
+    }
+
+    /// The vendor's machine-readable error code (e.g. `userNotDeleted`), when it sent one.
+    pub fn code(&self) -> Option<&str> {
+        self.reply().and_then(VendorReply::code)
+    }
+
+    /// An excerpt of the vendor's message, when it sent one.
+    pub fn message(&self) -> Option<&str> {
+        self.reply().and_then(VendorReply::message)
+    }
+
+    /// How long the vendor asked us to wait, for [`Error::RateLimited`].
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::RateLimited { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// Whether trying again later could succeed (rate limits, server errors, timeouts, transport).
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            Error::RateLimited { .. }
+                | Error::Server(_)
+                | Error::Timeout { .. }
+                | Error::Transport { .. }
+        )
+    }
+
+    /// Whether this error means that *no* further request of the same client can succeed
+    /// (refused credentials, missing permission, bad configuration), so a batch stops here
+    /// instead of failing every remaining user the same way.
+    pub fn aborts_batch(&self) -> bool {
+        matches!(
+            self,
+            Error::Unauthenticated(_) | Error::PermissionDenied(_) | Error::Configuration { .. }
+        )
+    }
+}
+
+/// Shorten `text` to at most `max` characters, dropping control characters and folding runs of
+/// white space, and mark the cut with `…`.
+pub fn excerpt(text: &str, max: usize) -> String {
+    let mut out = String::with_capacity(text.len().min(max * 4));
+    let mut count = 0;
+    let mut last_space = true;
+    for c in text.chars() {
+        let c = if c.is_whitespace() { ' ' } else { c };
+        if c.is_control() || (c == ' ' && last_space) {
+            continue;
+        }
+        if count == max {
+            out.push('…');
+            return out.trim_end().to_owned();
+        }
+        last_space = c == ' ';
+        out.push(c);
+        count += 1;
+    }
+    out.trim_end().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(status: u16) -> VendorReply {
+        VendorReply::new(
+            "vendor",
+            "op",
+            StatusCode::from_u16(status).unwrap(),
+            Some("someCode".into()),
+            Some("some message".into()),
+        )
+    }
+
+    #[test]
+    fn statuses_map_to_meanings() {
+        let cases: &[(u16, fn(&Error) -> bool)] = &[
+            (400, |e| matches!(e, Error::Rejected(_))),
+            (401, |e| matches!(e, Error::Unauthenticated(_))),
+            (403, |e| matches!(e, Error::PermissionDenied(_))),
+            (404, |e| matches!(e, Error::NotFound(_))),
+            (408, |e| matches!(e, Error::Server(_))),
+            (409, |e| matches!(e, Error::Rejected(_))),
+            (410, |e| matches!(e, Error::NotFound(_))),
+            (422, |e| matches!(e, Error::Rejected(_))),
+            (429, |e| matches!(e, Error::RateLimited { .. })),
+            (500, |e| matches!(e, Error::Server(_))),
+            (503, |e| matches!(e, Error::Server(_))),
+            (302, |e| matches!(e, Error::UnexpectedResponse { .. })),
+            (418, |e| matches!(e, Error::UnexpectedResponse { .. })),
+        ];
+        for (status, check) in cases {
+            let e = Error::from_reply(reply(*status), None);
+            assert!(check(&e), "{status} mapped to {e:?}");
+            assert_eq!(e.status().map(|s| s.as_u16()), Some(*status));
+            assert_eq!(e.code(), Some("someCode"));
+            assert_eq!(e.message(), Some("some message"));
+            assert_eq!(e.vendor(), Some("vendor"));
+        }
+    }
+
+    #[test]
+    fn display_names_code_and_message() {
+        let e = Error::from_reply(reply(404), None);
+        assert_eq!(
+            e.to_string(),
+            "not found: vendor op: HTTP 404 Not Found (someCode: some message)"
+        );
+        let e = Error::from_reply(reply(429), Some(Duration::from_secs(2)));
+        assert!(e.to_string().ends_with("; retry after 2.0 s"), "{e}");
+        assert_eq!(e.retry_after(), Some(Duration::from_secs(2)));
+    }
+
+    #[test]
+    fn retryable_and_aborting_classes() {
+        assert!(Error::from_reply(reply(503), None).is_retryable());
+        assert!(Error::from_reply(reply(429), None).is_retryable());
+        assert!(!Error::from_reply(reply(404), None).is_retryable());
+        assert!(!Error::from_reply(reply(400), None).is_retryable());
+        assert!(Error::from_reply(reply(401), None).aborts_batch());
+        assert!(Error::from_reply(reply(403), None).aborts_batch());
+        assert!(!Error::from_reply(reply(404), None).aborts_batch());
+    }
+
+    #[test]
+    fn excerpt_is_short_and_clean() {
+        let long = "x".repeat(1000);
+        let e = excerpt(&long, EXCERPT_CHARS);
+        assert_eq!(e.chars().count(), EXCERPT_CHARS + 1);
+        assert!(e.ends_with('…'));
+        assert_eq!(excerpt("  a\n\n b\u{7}c  ", 50), "a bc");
+        assert_eq!(excerpt("héllo wörld", 5), "héllo…");
+    }
+
+    #[test]
+    fn source_chain_is_kept() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        let e = Error::Transport {
+            vendor: "v",
+            operation: "op",
+            source: Arc::new(io),
+        };
+        assert_eq!(e.source().map(|s| s.to_string()), Some("refused".into()));
+        assert!(e.is_retryable());
+    }
+}

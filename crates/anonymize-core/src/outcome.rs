@@ -1,0 +1,323 @@
+//! What happened to each user of a batch.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use futures_util::StreamExt;
+
+use crate::error::Error;
+
+/// What the vendor confirmed when it anonymized a user.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Evidence {
+    /// A short summary, free of personal data (e.g. `HTTP 204`, `status Archived`).
+    pub summary: String,
+    /// The record the vendor returned, when it returned one (e.g. the pseudonymized user).
+    pub record: Option<serde_json::Value>,
+    /// Anything the caller should look at (e.g. a count that disagrees with the refs sent).
+    pub warnings: Vec<String>,
+}
+
+impl Evidence {
+    /// Evidence with a summary only.
+    pub fn new(summary: impl Into<String>) -> Self {
+        Self {
+            summary: summary.into(),
+            record: None,
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Attach the record the vendor returned.
+    pub fn with_record(mut self, record: serde_json::Value) -> Self {
+        self.record = Some(record);
+        self
+    }
+
+    /// Attach a warning.
+    pub fn with_warning(mut self, warning: impl Into<String>) -> Self {
+        self.warnings.push(warning.into());
+        self
+    }
+}
+
+/// The outcome for one user.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// The vendor anonymized the user.
+    Anonymized(Evidence),
+    /// The vendor has no such user (it may have been erased already).
+    NotFound,
+    /// The vendor refused to anonymize this user, with its message (e.g. the company owner, a user
+    /// excluded from anonymization).
+    Rejected {
+        /// The vendor's message (an excerpt).
+        message: String,
+    },
+    /// The id is malformed for this vendor; nothing was sent for it.
+    Invalid {
+        /// Why the id was refused (never the id itself).
+        reason: String,
+    },
+    /// The request for this user failed (after retries); the user may or may not be anonymized.
+    Failed(Error),
+}
+
+impl Outcome {
+    /// A stable machine-readable label: `anonymized`, `not_found`, `rejected`, `invalid`, `failed`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Outcome::Anonymized(_) => "anonymized",
+            Outcome::NotFound => "not_found",
+            Outcome::Rejected { .. } => "rejected",
+            Outcome::Invalid { .. } => "invalid",
+            Outcome::Failed(_) => "failed",
+        }
+    }
+
+    /// Whether the user's data is known to be gone from the vendor (anonymized, or not there).
+    pub fn is_done(&self) -> bool {
+        matches!(self, Outcome::Anonymized(_) | Outcome::NotFound)
+    }
+
+    /// The outcome of a per-user call that failed with `error`: a 404 is [`Outcome::NotFound`], a
+    /// rejection is [`Outcome::Rejected`] with the vendor's message, invalid input is
+    /// [`Outcome::Invalid`], anything else [`Outcome::Failed`].
+    pub fn from_error(error: Error) -> Self {
+        match error {
+            Error::NotFound(_) => Outcome::NotFound,
+            Error::Rejected(reply) => Outcome::Rejected {
+                message: reply
+                    .message()
+                    .or(reply.code())
+                    .unwrap_or("refused by the vendor")
+                    .to_owned(),
+            },
+            Error::InvalidInput { reason } => Outcome::Invalid { reason },
+            other => Outcome::Failed(other),
+        }
+    }
+}
+
+impl fmt::Display for Outcome {
+    /// The label, then the details: `rejected Cannot anonymize the company owner`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())?;
+        match self {
+            Outcome::Anonymized(evidence) => {
+                write!(f, " {}", evidence.summary)?;
+                for w in &evidence.warnings {
+                    write!(f, "; warning: {w}")?;
+                }
+                Ok(())
+            }
+            Outcome::NotFound => Ok(()),
+            Outcome::Rejected { message } => write!(f, " {message}"),
+            Outcome::Invalid { reason } => write!(f, " {reason}"),
+            Outcome::Failed(error) => write!(f, " {error}"),
+        }
+    }
+}
+
+/// One user's outcome, with the id it was asked for.
+#[derive(Debug, Clone)]
+pub struct UserOutcome {
+    /// The id as the caller gave it.
+    pub id: String,
+    /// What happened.
+    pub outcome: Outcome,
+}
+
+impl UserOutcome {
+    /// Pair an id with its outcome.
+    pub fn new(id: impl Into<String>, outcome: Outcome) -> Self {
+        Self {
+            id: id.into(),
+            outcome,
+        }
+    }
+}
+
+/// A batch stopped early because an error means no further request can succeed (refused
+/// credentials, missing permission). Nothing is hidden: the users that have an outcome are in
+/// `completed`, the ones never attempted in `not_attempted`; together they are every distinct id.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("batch stopped after {} of {} users: {error}", completed.len(), completed.len() + not_attempted.len())]
+pub struct BatchError {
+    /// Why the batch stopped.
+    #[source]
+    pub error: Error,
+    /// The users that got an outcome before it stopped, in input order.
+    pub completed: Vec<UserOutcome>,
+    /// The users never attempted, in input order.
+    pub not_attempted: Vec<String>,
+}
+
+/// The distinct ids of `ids`, in order of first appearance.
+pub fn distinct<S: AsRef<str>>(ids: &[S]) -> Vec<&str> {
+    let mut seen = HashSet::with_capacity(ids.len());
+    ids.iter()
+        .map(AsRef::as_ref)
+        .filter(|id| seen.insert(*id))
+        .collect()
+}
+
+/// Run `per_user` for every distinct id of `ids`, at most `concurrency` at a time, and collect one
+/// outcome per distinct id in input order.
+///
+/// If an outcome is [`Outcome::Failed`] with an error that [aborts the batch](Error::aborts_batch),
+/// no further user is started; the users already under way finish, and the result is a
+/// [`BatchError`] that lists what was done and what was not attempted.
+pub async fn for_each_user<S, F, Fut>(
+    ids: &[S],
+    concurrency: usize,
+    per_user: F,
+) -> Result<Vec<UserOutcome>, BatchError>
+where
+    S: AsRef<str>,
+    F: Fn(String) -> Fut,
+    Fut: Future<Output = Outcome>,
+{
+    let stop = AtomicBool::new(false);
+    let results: Vec<(String, Option<Outcome>)> =
+        futures_util::stream::iter(distinct(ids).into_iter().map(str::to_owned))
+            .map(|id| {
+                let stop = &stop;
+                let per_user = &per_user;
+                async move {
+                    if stop.load(Ordering::SeqCst) {
+                        return (id, None);
+                    }
+                    let outcome = per_user(id.clone()).await;
+                    if matches!(&outcome, Outcome::Failed(e) if e.aborts_batch()) {
+                        stop.store(true, Ordering::SeqCst);
+                    }
+                    (id, Some(outcome))
+                }
+            })
+            .buffered(concurrency.max(1))
+            .collect()
+            .await;
+    collect_outcomes(results)
+}
+
+/// Turn per-id results (`None`: not attempted) into the batch result, failing with the first
+/// error that aborts a batch.
+pub fn collect_outcomes(
+    results: Vec<(String, Option<Outcome>)>,
+) -> Result<Vec<UserOutcome>, BatchError> {
+    let mut completed = Vec::with_capacity(results.len());
+    let mut not_attempted = Vec::new();
+    let mut fatal = None;
+    for (id, outcome) in results {
+        match outcome {
+            Some(outcome) => {
+                if fatal.is_none()
+                    && let Outcome::Failed(e) = &outcome
+                    && e.aborts_batch()
+                {
+                    fatal = Some(e.clone());
+                }
+                completed.push(UserOutcome::new(id, outcome));
+            }
+            None => not_attempted.push(id),
+        }
+    }
+    match fatal {
+        Some(error) => Err(BatchError {
+            error,
+            completed,
+            not_attempted,
+        }),
+        None => Ok(completed),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::VendorReply;
+    use reqwest::StatusCode;
+
+    #[test]
+    fn distinct_keeps_first_order() {
+        assert_eq!(distinct(&["b", "a", "b", "c", "a"]), vec!["b", "a", "c"]);
+        assert!(distinct::<&str>(&[]).is_empty());
+    }
+
+    #[tokio::test]
+    async fn one_outcome_per_distinct_id_in_order() {
+        let ids = ["3", "1", "3", "2"];
+        let out = for_each_user(&ids, 4, |id| async move {
+            if id == "2" {
+                Outcome::NotFound
+            } else {
+                Outcome::Anonymized(Evidence::new("ok"))
+            }
+        })
+        .await
+        .unwrap();
+        let got: Vec<_> = out
+            .iter()
+            .map(|o| (o.id.as_str(), o.outcome.label()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![("3", "anonymized"), ("1", "anonymized"), ("2", "not_found")]
+        );
+    }
+
+    #[tokio::test]
+    async fn fatal_error_stops_the_batch_without_hiding_work() {
+        let ids: Vec<String> = (1..=5).map(|i| i.to_string()).collect();
+        let err = for_each_user(&ids, 1, |id| async move {
+            if id == "3" {
+                Outcome::Failed(Error::from_reply(
+                    VendorReply::new("v", "op", StatusCode::UNAUTHORIZED, None, None),
+                    None,
+                ))
+            } else {
+                Outcome::Anonymized(Evidence::new("ok"))
+            }
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(err.completed.len(), 3);
+        assert_eq!(err.not_attempted, vec!["4", "5"]);
+        assert!(matches!(err.error, Error::Unauthenticated(_)));
+        assert!(
+            err.to_string()
+                .starts_with("batch stopped after 3 of 5 users")
+        );
+    }
+
+    #[test]
+    fn errors_become_outcomes() {
+        let r = |s: u16, m: Option<&str>| {
+            Error::from_reply(
+                VendorReply::new(
+                    "v",
+                    "op",
+                    StatusCode::from_u16(s).unwrap(),
+                    Some("code".into()),
+                    m.map(Into::into),
+                ),
+                None,
+            )
+        };
+        assert_eq!(Outcome::from_error(r(404, None)).label(), "not_found");
+        match Outcome::from_error(r(400, Some("Failed to anonymize user data."))) {
+            Outcome::Rejected { message } => assert_eq!(message, "Failed to anonymize user data."),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(Outcome::from_error(r(503, None)).label(), "failed");
+        assert_eq!(
+            Outcome::from_error(Error::invalid_input("bad")).label(),
+            "invalid"
+        );
+    }
+}

@@ -1,0 +1,1 @@
+//! Runnable examples for the anonymize SDK family; see `examples/`.
