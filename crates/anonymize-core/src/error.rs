@@ -29,8 +29,13 @@ pub type BoxError = Arc<dyn StdError + Send + Sync + 'static>;
 pub const EXCERPT_CHARS: usize = 200;
 
 /// What a vendor answered when it answered with an error status.
+///
+/// Boxed inside, so that [`Error`] stays small enough to return by value everywhere.
 #[derive(Clone, PartialEq, Eq)]
-pub struct VendorReply {
+pub struct VendorReply(Box<ReplyFields>);
+
+#[derive(Clone, PartialEq, Eq)]
+struct ReplyFields {
     vendor: &'static str,
     operation: &'static str,
     status: StatusCode,
@@ -48,7 +53,7 @@ impl VendorReply {
         code: Option<String>,
         message: Option<String>,
     ) -> Self {
-        Self {
+        Self(Box::new(ReplyFields {
             vendor,
             operation,
             status,
@@ -56,32 +61,32 @@ impl VendorReply {
             message: message
                 .map(|m| excerpt(&m, EXCERPT_CHARS))
                 .filter(|m| !m.is_empty()),
-        }
+        }))
     }
 
     /// The vendor's name, e.g. `guardhouse`.
     pub fn vendor(&self) -> &'static str {
-        self.vendor
+        self.0.vendor
     }
 
     /// The operation that was attempted, e.g. `anonymize user`.
     pub fn operation(&self) -> &'static str {
-        self.operation
+        self.0.operation
     }
 
     /// The HTTP status the vendor answered with.
     pub fn status(&self) -> StatusCode {
-        self.status
+        self.0.status
     }
 
     /// The vendor's machine-readable error code, when it sent one (e.g. `userNotFound`).
     pub fn code(&self) -> Option<&str> {
-        self.code.as_deref()
+        self.0.code.as_deref()
     }
 
     /// An excerpt of the vendor's human-readable message, when it sent one.
     pub fn message(&self) -> Option<&str> {
-        self.message.as_deref()
+        self.0.message.as_deref()
     }
 }
 
@@ -90,9 +95,9 @@ impl fmt::Display for VendorReply {
         write!(
             f,
             "{} {}: HTTP {}",
-            self.vendor, self.operation, self.status
+            self.0.vendor, self.0.operation, self.0.status
         )?;
-        match (&self.code, &self.message) {
+        match (&self.0.code, &self.0.message) {
             (Some(code), Some(message)) => write!(f, " ({code}: {message})"),
             (Some(code), None) => write!(f, " ({code})"),
             (None, Some(message)) => write!(f, " ({message})"),
@@ -104,11 +109,11 @@ impl fmt::Display for VendorReply {
 impl fmt::Debug for VendorReply {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("VendorReply")
-            .field("vendor", &self.vendor)
-            .field("operation", &self.operation)
-            .field("status", &self.status.as_u16())
-            .field("code", &self.code)
-            .field("message", &self.message)
+            .field("vendor", &self.0.vendor)
+            .field("operation", &self.0.operation)
+            .field("status", &self.0.status.as_u16())
+            .field("code", &self.0.code)
+            .field("message", &self.0.message)
             .finish()
     }
 }
@@ -233,7 +238,7 @@ impl Error {
     /// 429 → [`RateLimited`](Error::RateLimited); 408 and 5xx → [`Server`](Error::Server);
     /// anything else → [`UnexpectedResponse`](Error::UnexpectedResponse).
     pub fn from_reply(reply: VendorReply, retry_after: Option<Duration>) -> Self {
-        match reply.status.as_u16() {
+        match reply.status().as_u16() {
             400 | 409 | 412 | 422 => Error::Rejected(reply),
             401 => Error::Unauthenticated(reply),
             403 => Error::PermissionDenied(reply),
@@ -241,7 +246,7 @@ impl Error {
             429 => Error::RateLimited { reply, retry_after },
             408 | 500..=599 => Error::Server(reply),
             _ => Error::UnexpectedResponse {
-                detail: format!("unexpected HTTP status {}", reply.status.as_u16()),
+                detail: format!("unexpected HTTP status {}", reply.status().as_u16()),
                 reply,
                 source: None,
             },
@@ -369,7 +374,8 @@ mod tests {
 
     #[test]
     fn statuses_map_to_meanings() {
-        let cases: &[(u16, fn(&Error) -> bool)] = &[
+        type Check = fn(&Error) -> bool;
+        let cases: &[(u16, Check)] = &[
             (400, |e| matches!(e, Error::Rejected(_))),
             (401, |e| matches!(e, Error::Unauthenticated(_))),
             (403, |e| matches!(e, Error::PermissionDenied(_))),

@@ -1,0 +1,515 @@
+//! The shared HTTP behaviour, proven against loopback servers the tests start themselves:
+//! retry counts, Retry-After, transport classification, token caching and refresh, body cap.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anonymize_core::http::{Call, HttpClient, HttpConfig};
+use anonymize_core::reqwest::Method;
+use anonymize_core::{
+    Authorizer, Error, IssuedToken, RetryPolicy, StaticCredential, TokenCache, TokenSource,
+};
+use async_trait::async_trait;
+use httpmock::HttpMockResponse;
+use httpmock::prelude::*;
+use secrecy::SecretString;
+use serde::Deserialize;
+use url::Url;
+
+const SECRET: &str = "client-secret-Zq81";
+
+fn fast_retry(max_retries: u32) -> RetryPolicy {
+    RetryPolicy::default()
+        .with_max_retries(max_retries)
+        .with_initial_backoff(Duration::from_millis(1))
+        .with_max_backoff(Duration::from_millis(5))
+        .with_rate_limited_backoff(Duration::from_millis(1))
+}
+
+fn client(server: &MockServer, config: HttpConfig) -> HttpClient {
+    HttpClient::new(
+        "testvendor",
+        Url::parse(&server.base_url()).unwrap(),
+        config,
+    )
+    .unwrap()
+}
+
+fn get(http: &HttpClient, path: &str) -> Call<'static> {
+    Call::new("read thing", Method::GET, http.url(&[path]))
+}
+
+#[tokio::test]
+async fn not_found_is_sent_once_and_keeps_the_vendor_code() {
+    let server = MockServer::start_async().await;
+    let mock = server
+        .mock_async(|when, then| {
+            when.method(GET).path("/thing");
+            then.status(404)
+                .body(r#"{"error":{"code":"userNotFound","message":"No such user"}}"#);
+        })
+        .await;
+    let http = client(&server, HttpConfig::default().with_retry(fast_retry(3)));
+    let err = http.execute(get(&http, "thing")).await.unwrap_err();
+    mock.assert_calls(1);
+    assert!(matches!(err, Error::NotFound(_)), "{err:?}");
+    assert_eq!(err.code(), Some("userNotFound"));
+    assert_eq!(err.message(), Some("No such user"));
+    assert_eq!(err.status().unwrap().as_u16(), 404);
+    assert!(!err.is_retryable());
+}
+
+#[tokio::test]
+async fn other_4xx_are_never_retried() {
+    for status in [400u16, 403, 409, 422] {
+        let server = MockServer::start_async().await;
+        let mock = server
+            .mock_async(|when, then| {
+                when.method(PUT).path("/thing");
+                then.status(status).body("nope");
+            })
+            .await;
+        let http = client(&server, HttpConfig::default().with_retry(fast_retry(3)));
+        let call = Call::new("write thing", Method::PUT, http.url(&["thing"]));
+        assert!(http.execute(call).await.is_err());
+        mock.assert_calls(1);
+    }
+}
+
+#[tokio::test]
+async fn retryable_statuses_are_sent_as_often_as_the_policy_says() {
+    for status in [408u16, 429, 500, 502, 503, 504] {
+        let server = MockServer::start_async().await;
+        let mock = server
+            .mock_async(|when, then| {
+                when.method(GET).path("/thing");
+                then.status(status).body("busy");
+            })
+            .await;
+        let http = client(&server, HttpConfig::default().with_retry(fast_retry(2)));
+        let err = http.execute(get(&http, "thing")).await.unwrap_err();
+        mock.assert_calls(3);
+        assert!(err.is_retryable(), "{status}: {err:?}");
+        assert_eq!(err.status().unwrap().as_u16(), status);
+    }
+}
+
+/// A responder that answers `first` for the first `n` calls, then 200 `ok`, recording arrival times.
+fn flaky(
+    n: usize,
+    first: HttpMockResponse,
+) -> (
+    impl Fn(&httpmock::HttpMockRequest) -> HttpMockResponse + Send + Sync + 'static,
+    Arc<std::sync::Mutex<Vec<Instant>>>,
+) {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let times = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = times.clone();
+    let responder = move |_: &httpmock::HttpMockRequest| {
+        seen.lock().unwrap().push(Instant::now());
+        if calls.fetch_add(1, Ordering::SeqCst) < n {
+            first.clone()
+        } else {
+            HttpMockResponse::builder().status(200).body("ok").build()
+        }
+    };
+    (responder, times)
+}
+
+#[tokio::test]
+async fn a_transient_503_recovers() {
+    let server = MockServer::start_async().await;
+    let (responder, times) = flaky(2, HttpMockResponse::builder().status(503).build());
+    server
+        .mock_async(|when, then| {
+            when.path("/thing");
+            then.respond_with(responder);
+        })
+        .await;
+    let http = client(&server, HttpConfig::default().with_retry(fast_retry(3)));
+    let response = http.execute(get(&http, "thing")).await.unwrap();
+    assert_eq!(response.body().as_ref(), b"ok");
+    assert_eq!(times.lock().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn retry_after_in_seconds_is_honoured() {
+    let server = MockServer::start_async().await;
+    let (responder, times) = flaky(
+        1,
+        HttpMockResponse::builder()
+            .status(429)
+            .header("Retry-After", "1")
+            .build(),
+    );
+    server
+        .mock_async(|when, then| {
+            when.path("/thing");
+            then.respond_with(responder);
+        })
+        .await;
+    let http = client(&server, HttpConfig::default().with_retry(fast_retry(3)));
+    http.execute(get(&http, "thing")).await.unwrap();
+    let times = times.lock().unwrap();
+    assert_eq!(times.len(), 2);
+    // The vendor asked for one second: the retry must not arrive before it.
+    assert!(
+        times[1] - times[0] >= Duration::from_millis(950),
+        "{:?}",
+        times[1] - times[0]
+    );
+}
+
+#[tokio::test]
+async fn retry_after_as_http_date_is_honoured() {
+    let server = MockServer::start_async().await;
+    let when = std::time::SystemTime::now() + Duration::from_secs(2);
+    let (responder, times) = flaky(
+        1,
+        HttpMockResponse::builder()
+            .status(503)
+            .header("Retry-After", httpdate::fmt_http_date(when))
+            .build(),
+    );
+    server
+        .mock_async(|w, then| {
+            w.path("/thing");
+            then.respond_with(responder);
+        })
+        .await;
+    let http = client(&server, HttpConfig::default().with_retry(fast_retry(3)));
+    http.execute(get(&http, "thing")).await.unwrap();
+    let times = times.lock().unwrap();
+    assert_eq!(times.len(), 2);
+    // HTTP dates have one-second resolution: "in two seconds" is at least one second away.
+    assert!(times[1] - times[0] >= Duration::from_millis(950));
+}
+
+#[tokio::test]
+async fn retry_after_is_capped() {
+    let server = MockServer::start_async().await;
+    let (responder, times) = flaky(
+        1,
+        HttpMockResponse::builder()
+            .status(429)
+            .header("Retry-After", "86400")
+            .build(),
+    );
+    server
+        .mock_async(|w, then| {
+            w.path("/thing");
+            then.respond_with(responder);
+        })
+        .await;
+    let policy = fast_retry(3).with_max_retry_after(Duration::from_millis(50));
+    let http = client(&server, HttpConfig::default().with_retry(policy));
+    // A day-long Retry-After would hang this test; the cap makes it a 50 ms wait.
+    http.execute(get(&http, "thing")).await.unwrap();
+    assert_eq!(times.lock().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn rate_limited_error_reports_retry_after() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|w, then| {
+            w.path("/thing");
+            then.status(429)
+                .header("Retry-After", "7")
+                .body(r#"{"error":"tooManyRequests"}"#);
+        })
+        .await;
+    let http = client(
+        &server,
+        HttpConfig::default().with_retry(RetryPolicy::never()),
+    );
+    let err = http.execute(get(&http, "thing")).await.unwrap_err();
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(7)));
+    assert_eq!(err.code(), Some("tooManyRequests"));
+}
+
+#[tokio::test]
+async fn the_time_budget_stops_retries() {
+    let server = MockServer::start_async().await;
+    let mock = server
+        .mock_async(|w, then| {
+            w.path("/thing");
+            then.status(503);
+        })
+        .await;
+    let policy = RetryPolicy::default()
+        .with_max_retries(10)
+        .with_initial_backoff(Duration::from_millis(200))
+        .with_budget(Duration::from_millis(100));
+    let http = client(&server, HttpConfig::default().with_retry(policy));
+    assert!(http.execute(get(&http, "thing")).await.is_err());
+    mock.assert_calls(1);
+}
+
+#[tokio::test]
+async fn timeouts_are_retried_only_when_idempotent() {
+    let server = MockServer::start_async().await;
+    let slow = server
+        .mock_async(|w, then| {
+            w.path("/slow");
+            then.status(200).delay(Duration::from_millis(400));
+        })
+        .await;
+    let config = HttpConfig::default()
+        .with_retry(fast_retry(2))
+        .with_request_timeout(Duration::from_millis(100));
+    let http = client(&server, config);
+
+    let err = http
+        .execute(Call::new("post slow", Method::POST, http.url(&["slow"])))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+    slow.assert_calls(1);
+
+    let err = http.execute(get(&http, "slow")).await.unwrap_err();
+    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+    slow.assert_calls(1 + 3);
+}
+
+#[tokio::test]
+async fn connect_errors_are_retried_and_never_show_the_url() {
+    // A port that was just free: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap();
+    let http = HttpClient::new(
+        "testvendor",
+        base,
+        HttpConfig::default().with_retry(fast_retry(2)),
+    )
+    .unwrap();
+    let mut url = http.url(&["users"]);
+    url.set_query(Some("email=jane.doe%40example.com"));
+    let err = http
+        .execute(Call::new("find user", Method::POST, url))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Transport { .. }), "{err:?}");
+    assert!(err.is_retryable());
+    let mut shown = format!("{err} {err:?}");
+    let mut source = std::error::Error::source(&err);
+    while let Some(s) = source {
+        shown.push_str(&s.to_string());
+        source = s.source();
+    }
+    assert!(!shown.contains("jane"), "{shown}");
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_refused() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|w, then| {
+            w.path("/big");
+            then.status(200).body("x".repeat(4096));
+        })
+        .await;
+    let http = client(&server, HttpConfig::default().with_max_response_bytes(1024));
+    let err = http.execute(get(&http, "big")).await.unwrap_err();
+    assert!(matches!(err, Error::UnexpectedResponse { .. }), "{err:?}");
+    assert!(err.to_string().contains("1024-byte cap"), "{err}");
+}
+
+#[tokio::test]
+async fn redirects_are_not_followed() {
+    let server = MockServer::start_async().await;
+    let elsewhere = server
+        .mock_async(|w, then| {
+            w.path("/elsewhere");
+            then.status(200);
+        })
+        .await;
+    server
+        .mock_async(|w, then| {
+            w.path("/thing");
+            then.status(302).header("Location", "/elsewhere");
+        })
+        .await;
+    let http = client(&server, HttpConfig::default());
+    let err = http.execute(get(&http, "thing")).await.unwrap_err();
+    assert!(matches!(err, Error::UnexpectedResponse { .. }), "{err:?}");
+    elsewhere.assert_calls(0);
+}
+
+// ---- credentials ---------------------------------------------------------------------------
+
+#[derive(Debug)]
+struct FormTokenSource {
+    url: Url,
+    secret: SecretString,
+}
+
+#[derive(Deserialize)]
+struct TokenAnswer {
+    access_token: String,
+    expires_in: u64,
+}
+
+#[async_trait]
+impl TokenSource for FormTokenSource {
+    async fn fetch(&self, http: &HttpClient) -> anonymize_core::Result<IssuedToken> {
+        use secrecy::ExposeSecret;
+        let call = Call::new("fetch token", Method::POST, self.url.clone())
+            .form([("client_secret", self.secret.expose_secret())]);
+        let answer: TokenAnswer = http.execute(call).await?.json()?;
+        Ok(IssuedToken {
+            scheme: "Bearer".into(),
+            token: SecretString::from(answer.access_token),
+            expires_in: Some(Duration::from_secs(answer.expires_in)),
+        })
+    }
+}
+
+/// A token endpoint that issues `t1`, `t2`, … and counts its calls.
+fn token_responder(
+    issued: Arc<AtomicUsize>,
+) -> impl Fn(&httpmock::HttpMockRequest) -> HttpMockResponse + Send + Sync + 'static {
+    move |_| {
+        let n = issued.fetch_add(1, Ordering::SeqCst) + 1;
+        // A short pause makes concurrent callers pile up behind the first token request.
+        std::thread::sleep(Duration::from_millis(20));
+        HttpMockResponse::builder()
+            .status(200)
+            .body(format!(r#"{{"access_token":"t{n}","expires_in":3600}}"#))
+            .build()
+    }
+}
+
+async fn token_setup<'a>(
+    server: &'a MockServer,
+    accept: &'static [&'static str],
+) -> (
+    HttpClient,
+    TokenCache<FormTokenSource>,
+    Arc<AtomicUsize>,
+    httpmock::Mock<'a>,
+) {
+    let issued = Arc::new(AtomicUsize::new(0));
+    server
+        .mock_async(|w, then| {
+            w.method(POST).path("/token").body_includes(SECRET);
+            then.respond_with(token_responder(issued.clone()));
+        })
+        .await;
+    let protected = server
+        .mock_async(|w, then| {
+            w.path("/protected");
+            then.respond_with(move |req: &httpmock::HttpMockRequest| {
+                let auth = req
+                    .headers_vec()
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default();
+                let ok = accept.iter().any(|t| auth == format!("Bearer {t}"));
+                HttpMockResponse::builder()
+                    .status(if ok { 200 } else { 401 })
+                    .body(if ok {
+                        "ok"
+                    } else {
+                        r#"{"error":"invalid_token"}"#
+                    })
+                    .build()
+            });
+        })
+        .await;
+    let http = client(server, HttpConfig::default().with_retry(fast_retry(2)));
+    let cache = TokenCache::new(FormTokenSource {
+        url: http.url(&["token"]),
+        secret: SecretString::from(SECRET),
+    });
+    (http, cache, issued, protected)
+}
+
+#[tokio::test]
+async fn many_concurrent_calls_share_one_token_request() {
+    let server = MockServer::start_async().await;
+    let (http, cache, issued, protected) = token_setup(&server, &["t1"]).await;
+    let calls = (0..20).map(|_| {
+        let http = http.clone();
+        let cache = &cache;
+        async move {
+            http.execute(Call::new("read", Method::GET, http.url(&["protected"])).auth(cache))
+                .await
+        }
+    });
+    for result in futures_util::future::join_all(calls).await {
+        result.unwrap();
+    }
+    assert_eq!(issued.load(Ordering::SeqCst), 1);
+    protected.assert_calls(20);
+}
+
+#[tokio::test]
+async fn a_401_refreshes_the_token_once_and_retries() {
+    // The server has revoked t1 and accepts only t2.
+    let server = MockServer::start_async().await;
+    let (http, cache, issued, protected) = token_setup(&server, &["t2"]).await;
+    let response = http
+        .execute(Call::new("read", Method::GET, http.url(&["protected"])).auth(&cache))
+        .await
+        .unwrap();
+    assert_eq!(response.body().as_ref(), b"ok");
+    assert_eq!(issued.load(Ordering::SeqCst), 2);
+    protected.assert_calls(2);
+}
+
+#[tokio::test]
+async fn a_second_401_is_unauthenticated() {
+    let server = MockServer::start_async().await;
+    let (http, cache, issued, protected) = token_setup(&server, &[]).await;
+    let err = http
+        .execute(Call::new("read", Method::GET, http.url(&["protected"])).auth(&cache))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Unauthenticated(_)), "{err:?}");
+    assert_eq!(err.code(), Some("invalid_token"));
+    assert!(err.aborts_batch());
+    assert_eq!(issued.load(Ordering::SeqCst), 2);
+    protected.assert_calls(2);
+}
+
+#[tokio::test]
+async fn a_static_token_is_not_retried_after_401() {
+    let server = MockServer::start_async().await;
+    let (http, _cache, _issued, protected) = token_setup(&server, &[]).await;
+    let fixed = StaticCredential::bearer(&SecretString::from("pre-issued-9x")).unwrap();
+    let err = http
+        .execute(Call::new("read", Method::GET, http.url(&["protected"])).auth(&fixed))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Unauthenticated(_)));
+    protected.assert_calls(1);
+    assert!(!format!("{fixed:?}").contains("pre-issued-9x"));
+}
+
+#[tokio::test]
+async fn secrets_never_show_in_debug_or_errors() {
+    let server = MockServer::start_async().await;
+    let (http, cache, _issued, _protected) = token_setup(&server, &[]).await;
+    let err = http
+        .execute(Call::new("read", Method::GET, http.url(&["protected"])).auth(&cache))
+        .await
+        .unwrap_err();
+    let credential = cache.credential(&http).await.unwrap();
+    for shown in [
+        format!("{err} {err:?}"),
+        format!("{cache:?}"),
+        format!("{http:?}"),
+        format!("{credential:?}"),
+    ] {
+        assert!(!shown.contains(SECRET), "{shown}");
+        assert!(!shown.contains("Bearer t"), "{shown}");
+    }
+}
