@@ -1,0 +1,193 @@
+//! The OAuth2 client-credentials grant against `{issuer}/connect/token`.
+
+use std::fmt;
+use std::time::Duration;
+
+use anonymize_core::reqwest::Method;
+use anonymize_core::{Call, Error, HttpClient, IssuedToken, Result, TokenSource};
+use async_trait::async_trait;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Deserializer};
+use url::Url;
+
+/// The scope Guardhouse's System API requires.
+pub const SYSTEM_API_SCOPE: &str = "system_api";
+
+/// Fetches System API tokens with the client-credentials grant.
+///
+/// The token endpoint lives at the issuer (`{issuer}/connect/token`), which may differ from the
+/// API base; it gets its own [`HttpClient`] (same settings) so the HTTPS rules apply to it too.
+pub(crate) struct ClientCredentials {
+    pub(crate) http: HttpClient,
+    pub(crate) token_url: Url,
+    pub(crate) client_id: String,
+    pub(crate) client_secret: SecretString,
+    pub(crate) scope: String,
+    pub(crate) audience: Option<String>,
+}
+
+impl fmt::Debug for ClientCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientCredentials")
+            .field("token_url", &self.token_url.as_str())
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .field("scope", &self.scope)
+            .field("audience", &self.audience)
+            .finish()
+    }
+}
+
+/// `{"access_token","token_type","expires_in","scope"}`; `expires_in` may come as a string.
+#[derive(Deserialize)]
+struct TokenAnswer {
+    access_token: String,
+    #[serde(default)]
+    token_type: Option<String>,
+    #[serde(default, deserialize_with = "seconds")]
+    expires_in: Option<u64>,
+    #[serde(default)]
+    scope: Option<String>,
+}
+
+fn seconds<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<u64>, D::Error> {
+    Ok(match Option::<serde_json::Value>::deserialize(d)? {
+        Some(serde_json::Value::Number(n)) => n.as_u64().or_else(|| n.as_f64().map(|f| f as u64)),
+        Some(serde_json::Value::String(s)) => s.trim().parse().ok(),
+        _ => None,
+    })
+}
+
+#[async_trait]
+impl TokenSource for ClientCredentials {
+    async fn fetch(&self, _api: &HttpClient) -> Result<IssuedToken> {
+        let mut form = vec![
+            ("grant_type", "client_credentials"),
+            ("client_id", self.client_id.as_str()),
+            ("client_secret", self.client_secret.expose_secret()),
+        ];
+        if !self.scope.is_empty() {
+            form.push(("scope", self.scope.as_str()));
+        }
+        if let Some(audience) = &self.audience {
+            form.push(("audience", audience.as_str()));
+        }
+        // A token request creates nothing: sending it again after a lost answer is harmless.
+        let call = Call::new("fetch token", Method::POST, self.token_url.clone())
+            .form(form)
+            .idempotent(true);
+        let response = self.http.execute(call).await.map_err(credential_error)?;
+        let answer: TokenAnswer = response.json()?;
+        let token = SecretString::from(answer.access_token);
+        if token.expose_secret().is_empty() {
+            return Err(response.unexpected("the token answer has an empty access_token"));
+        }
+        let scheme = match answer.token_type.as_deref().map(str::trim) {
+            None | Some("") => "Bearer".to_owned(),
+            Some(t) if t.eq_ignore_ascii_case("bearer") => "Bearer".to_owned(),
+            Some(other) => {
+                return Err(response.unexpected(format!(
+                    "token type `{}` is not supported (expected Bearer)",
+                    anonymize_core::error::excerpt(other, 32)
+                )));
+            }
+        };
+        if let Some(granted) = &answer.scope
+            && !self.scope.is_empty()
+            && !granted.split_whitespace().any(|s| s == self.scope)
+        {
+            tracing::warn!(
+                vendor = crate::VENDOR,
+                "the token was granted without the requested scope; System API calls may be refused (403)"
+            );
+        }
+        Ok(IssuedToken {
+            scheme,
+            token,
+            expires_in: answer.expires_in.map(Duration::from_secs),
+        })
+    }
+}
+
+/// Every refusal of the token endpoint means no request can be authorized: OAuth servers answer
+/// bad client credentials with 400 `invalid_client` (RFC 6749 §5.2), which core would read as a
+/// per-request rejection. Map them to the errors that stop a batch.
+fn credential_error(error: Error) -> Error {
+    match error {
+        Error::Rejected(reply) => match reply.code() {
+            Some("invalid_scope" | "unauthorized_client") => Error::PermissionDenied(reply),
+            _ => Error::Unauthenticated(reply),
+        },
+        Error::NotFound(_) => Error::configuration(
+            "the token endpoint answered 404: check the issuer URL (the token is fetched from {issuer}/connect/token)",
+        ),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use anonymize_core::VendorReply;
+    use anonymize_core::reqwest::StatusCode;
+
+    #[test]
+    fn token_endpoint_refusals_stop_batches() {
+        let reply = |code: &str| {
+            VendorReply::new(
+                "guardhouse",
+                "fetch token",
+                StatusCode::BAD_REQUEST,
+                Some(code.into()),
+                None,
+            )
+        };
+        let e = credential_error(Error::Rejected(reply("invalid_client")));
+        assert!(matches!(e, Error::Unauthenticated(_)) && e.aborts_batch());
+        let e = credential_error(Error::Rejected(reply("invalid_scope")));
+        assert!(matches!(e, Error::PermissionDenied(_)) && e.aborts_batch());
+        let e = credential_error(Error::NotFound(reply("x")));
+        assert!(matches!(e, Error::Configuration { .. }) && e.aborts_batch());
+        let e = credential_error(Error::Server(reply("x")));
+        assert!(matches!(e, Error::Server(_)));
+    }
+
+    #[test]
+    fn token_answer_shapes() {
+        let a: TokenAnswer = serde_json::from_str(
+            r#"{"access_token":"t","token_type":"Bearer","expires_in":3600,"scope":"system_api"}"#,
+        )
+        .unwrap();
+        assert_eq!(a.expires_in, Some(3600));
+        let a: TokenAnswer =
+            serde_json::from_str(r#"{"access_token":"t","expires_in":"60"}"#).unwrap();
+        assert_eq!(a.expires_in, Some(60));
+        assert_eq!(a.token_type, None);
+        let a: TokenAnswer =
+            serde_json::from_str(r#"{"access_token":"t","expires_in":null}"#).unwrap();
+        assert_eq!(a.expires_in, None);
+    }
+
+    #[test]
+    fn debug_hides_the_secret() {
+        let http = HttpClient::new(
+            "guardhouse",
+            Url::parse("https://tenant.example.com").unwrap(),
+            Default::default(),
+        )
+        .unwrap();
+        let cc = ClientCredentials {
+            http,
+            token_url: Url::parse("https://tenant.example.com/connect/token").unwrap(),
+            client_id: "svc".into(),
+            client_secret: SecretString::from("very-secret-value"),
+            scope: SYSTEM_API_SCOPE.into(),
+            audience: None,
+        };
+        let shown = format!("{cc:?}");
+        assert!(!shown.contains("very-secret-value"), "{shown}");
+        assert!(shown.contains("svc"));
+    }
+}
