@@ -128,7 +128,11 @@ impl Learning360ClientBuilder {
     /// Authenticate with an API v2 client id and secret (OAuth client credentials). Tokens are
     /// fetched from `POST /api/v2/oauth2/token`, cached until shortly before they expire, and
     /// refreshed once when the vendor answers 401.
-    pub fn client_credentials(mut self, client_id: impl Into<String>, secret: SecretString) -> Self {
+    pub fn client_credentials(
+        mut self,
+        client_id: impl Into<String>,
+        secret: SecretString,
+    ) -> Self {
         self.credentials = Some(Credentials::Client {
             id: client_id.into(),
             secret,
@@ -245,7 +249,9 @@ struct TokenAnswer {
 }
 
 /// `expires_in` as the vendor writes it: a number, or (in its own example) a string.
-pub(crate) fn parse_expires_in(v: Option<&serde_json::Value>) -> std::result::Result<Option<Duration>, ()> {
+pub(crate) fn parse_expires_in(
+    v: Option<&serde_json::Value>,
+) -> std::result::Result<Option<Duration>, ()> {
     use serde_json::Value;
     let secs = match v {
         None | Some(Value::Null) => return Ok(None),
@@ -291,8 +297,9 @@ impl TokenSource for ClientCredentials {
         })?;
         let answer: TokenAnswer = response.json()?;
         let raw: Option<serde_json::Value> = answer.expires_in;
-        let expires_in = parse_expires_in(raw.as_ref())
-            .map_err(|()| response.unexpected("`expires_in` is not a positive number of seconds"))?;
+        let expires_in = parse_expires_in(raw.as_ref()).map_err(|()| {
+            response.unexpected("`expires_in` is not a positive number of seconds")
+        })?;
         Ok(IssuedToken {
             scheme: "Bearer".to_owned(),
             token: SecretString::from(answer.access_token),
@@ -682,7 +689,9 @@ mod tests {
     #[test]
     fn builder_refuses_missing_or_empty_credentials() {
         let base = Url::parse("https://app.360learning.com").unwrap();
-        let err = Learning360Client::builder(base.clone()).build().unwrap_err();
+        let err = Learning360Client::builder(base.clone())
+            .build()
+            .unwrap_err();
         assert!(matches!(err, Error::Configuration { .. }));
         let err = Learning360Client::builder(base.clone())
             .client_credentials("", SecretString::from("s"))

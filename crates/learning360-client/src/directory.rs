@@ -175,7 +175,10 @@ impl Directory {
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, DirState> {
-        self.inner.state.read().unwrap_or_else(PoisonError::into_inner)
+        self.inner
+            .state
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, DirState> {
@@ -212,7 +215,7 @@ impl Directory {
             None => true,
             Some(at) => SystemTime::now()
                 .duration_since(at)
-                .map_or(false, |age| age >= self.inner.options.max_age),
+                .is_ok_and(|age| age >= self.inner.options.max_age),
         }
     }
 
@@ -380,7 +383,9 @@ impl Directory {
         )
         .map_err(|_| invalid("the directory file has no valid header"))?;
         if header.format != FORMAT || header.version != VERSION {
-            return Err(invalid("not a learning360 directory file of a known version"));
+            return Err(invalid(
+                "not a learning360 directory file of a known version",
+            ));
         }
         let mut state = DirState {
             entries: HashMap::with_capacity(header.entries),
@@ -462,7 +467,9 @@ mod tests {
         d.record(&user(A, "Jane@Example.com", UserStatus::Deleted));
         d.record(&user(B, "jane@example.COM", UserStatus::Active));
         d.record(&user(A, "jane@example.com", UserStatus::Deleted));
-        let e = d.lookup(&Email::parse("JANE@example.com").unwrap()).unwrap();
+        let e = d
+            .lookup(&Email::parse("JANE@example.com").unwrap())
+            .unwrap();
         assert_eq!(e.id.to_string(), B);
         assert_eq!(e.status, UserStatus::Active);
         assert_eq!(d.len(), 1);

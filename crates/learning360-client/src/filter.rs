@@ -92,7 +92,10 @@ impl fmt::Debug for UserFilter {
         f.debug_struct("UserFilter")
             .field("mail_eq", &self.mail_eq.as_ref().map(|_| "<redacted>"))
             .field("mail_in", &self.mail_in.len())
-            .field("username_eq", &self.username_eq.as_ref().map(|_| "<redacted>"))
+            .field(
+                "username_eq",
+                &self.username_eq.as_ref().map(|_| "<redacted>"),
+            )
             .field("status_eq", &self.status_eq)
             .finish()
     }

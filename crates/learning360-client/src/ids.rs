@@ -129,9 +129,8 @@ impl Serialize for UserId {
 impl<'de> Deserialize<'de> for UserId {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
         let s = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
-        Self::parse(&s).map_err(|_| {
-            serde::de::Error::custom("expected a 24-hexadecimal-digit ObjectId")
-        })
+        Self::parse(&s)
+            .map_err(|_| serde::de::Error::custom("expected a 24-hexadecimal-digit ObjectId"))
     }
 }
 
@@ -148,7 +147,10 @@ mod tests {
         assert_eq!(format!("{id:?}"), "UserId(507f1f77bcf86cd799439011)");
         let upper = UserId::parse("507F1F77BCF86CD799439011").unwrap();
         assert_eq!(id, upper);
-        assert_eq!(UserId::try_from("507f1f77bcf86cd799439011".to_string()).unwrap(), id);
+        assert_eq!(
+            UserId::try_from("507f1f77bcf86cd799439011".to_string()).unwrap(),
+            id
+        );
         assert_eq!(UserId::from_bytes(*id.as_bytes()), id);
         assert_eq!(String::from(id), "507f1f77bcf86cd799439011");
     }

@@ -113,7 +113,8 @@ mod tests {
         for v in values {
             h.append(LINK, HeaderValue::from_str(v).unwrap());
         }
-        let req = Url::parse("https://app.360learning.com/api/v2/users?status%5Beq%5D=active").unwrap();
+        let req =
+            Url::parse("https://app.360learning.com/api/v2/users?status%5Beq%5D=active").unwrap();
         next_link(&h, &req).map(|u| u.map(|u| u.to_string()))
     }
 
@@ -148,7 +149,10 @@ mod tests {
     #[test]
     fn several_links_several_headers_and_parameters() {
         let v = r#"<https://app.360learning.com/a?x=1,2>; rel="prev"; title="a, b; c", <https://app.360learning.com/b>; type="application/json"; rel="last next""#;
-        assert_eq!(next(&[v]).unwrap(), Some("https://app.360learning.com/b".into()));
+        assert_eq!(
+            next(&[v]).unwrap(),
+            Some("https://app.360learning.com/b".into())
+        );
         assert_eq!(
             next(&[
                 r#"<https://app.360learning.com/first>; rel="first""#,
@@ -157,7 +161,10 @@ mod tests {
             .unwrap(),
             Some("https://app.360learning.com/n".into())
         );
-        assert_eq!(next(&[r#"<https://app.360learning.com/p>; rel="prev""#]).unwrap(), None);
+        assert_eq!(
+            next(&[r#"<https://app.360learning.com/p>; rel="prev""#]).unwrap(),
+            None
+        );
         assert_eq!(next(&[]).unwrap(), None);
         assert_eq!(next(&[""]).unwrap(), None);
         assert_eq!(

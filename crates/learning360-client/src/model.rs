@@ -121,19 +121,39 @@ pub struct User {
     #[serde(rename = "deletedAt", default, skip_serializing_if = "Vec::is_empty")]
     pub deleted_at: Vec<String>,
     /// When the user was reactivated (ISO 8601, UTC).
-    #[serde(rename = "reactivatedAt", default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        rename = "reactivatedAt",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub reactivated_at: Vec<String>,
     /// Last login (ISO 8601, UTC).
-    #[serde(rename = "lastLoginDate", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "lastLoginDate",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub last_login_date: Option<String>,
     /// Planned deactivation (ISO 8601, UTC).
-    #[serde(rename = "toBeDeactivatedAt", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "toBeDeactivatedAt",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub to_be_deactivated_at: Option<String>,
     /// Id of the user's primary group.
-    #[serde(rename = "primaryGroupId", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "primaryGroupId",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub primary_group_id: Option<String>,
     /// Id of the user's profile image.
-    #[serde(rename = "profileImageId", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "profileImageId",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub profile_image_id: Option<String>,
     /// Every field this crate does not know, as the vendor sent it.
     #[serde(flatten)]
@@ -312,7 +332,15 @@ mod tests {
     fn debug_redacts_personal_data() {
         let u: User = serde_json::from_str(FULL).unwrap();
         let shown = format!("{u:?}");
-        for secret in ["john", "John", "Smith", "+33", "Engineer", "Half-time", "nested"] {
+        for secret in [
+            "john",
+            "John",
+            "Smith",
+            "+33",
+            "Engineer",
+            "Half-time",
+            "nested",
+        ] {
             assert!(!shown.contains(secret), "{secret} in {shown}");
         }
         assert!(shown.contains("507f1f77bcf86cd799439011"));

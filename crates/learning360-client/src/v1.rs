@@ -158,7 +158,10 @@ impl fmt::Debug for V1ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("V1ClientBuilder")
             .field("base", &self.base.as_str())
-            .field("company_id", &self.company_id.as_ref().map(|_| "<redacted>"))
+            .field(
+                "company_id",
+                &self.company_id.as_ref().map(|_| "<redacted>"),
+            )
             .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
             .field("in_query", &self.in_query)
             .finish_non_exhaustive()
@@ -324,7 +327,10 @@ mod tests {
         assert!(!format!("{b:?}").contains("k3y-s3cr3t"));
         let c = b.build().unwrap();
         let shown = format!("{c:?}");
-        assert!(!shown.contains("k3y-s3cr3t") && !shown.contains("company-123"), "{shown}");
+        assert!(
+            !shown.contains("k3y-s3cr3t") && !shown.contains("company-123"),
+            "{shown}"
+        );
         let err = V1Client::builder(Url::parse("https://app.360learning.com").unwrap())
             .company_id("c")
             .build()
