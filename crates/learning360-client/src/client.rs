@@ -541,7 +541,8 @@ impl Learning360Client {
 
     /// The ids of the users with these e-mails, in input order (`None`: no such user). With a
     /// directory: at most one refresh, then local look-ups, then (fallback on) one `mail[in][]`
-    /// query per 50 misses. Without: `mail[in][]` queries only.
+    /// query per 50 misses (one `mail[eq]` query for a single miss). Without a directory: the
+    /// same queries for every address.
     pub async fn user_ids_for_emails(&self, emails: &[Email]) -> Result<Vec<Option<UserId>>> {
         let mut out: Vec<Option<UserId>> = vec![None; emails.len()];
         let misses: Vec<usize> = match &self.inner.directory {
@@ -565,7 +566,11 @@ impl Learning360Client {
             return Ok(out);
         }
         let wanted: Vec<Email> = misses.iter().map(|&i| emails[i].clone()).collect();
-        let found = self.find_users_by_emails(&wanted).await?;
+        let found = match wanted.as_slice() {
+            // One address: the documented `mail[eq]` look-up.
+            [one] => self.find_user_by_email(one).await?.into_iter().collect(),
+            many => self.find_users_by_emails(many).await?,
+        };
         for user in &found {
             if let Some(d) = &self.inner.directory {
                 d.record(user);
