@@ -185,7 +185,7 @@ enum Reason {
 
 impl fmt::Display for InvalidRefStr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("not a REFSTR (three dash-separated numbers, `class-object-0`): ")?;
+        f.write_str("not a REFSTR of the form `class-object-0`: ")?;
         f.write_str(match self.0 {
             Reason::Shape => "it must have exactly three dash-separated parts",
             Reason::EmptyPart => "a part is empty",

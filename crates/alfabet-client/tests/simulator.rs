@@ -1,0 +1,423 @@
+//! The simulator behaves as Alfabet documents, and the client handles it end to end.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use alfabet_client::testkit::{
+    EXCLUDED_MESSAGE, NOT_FOUND_MESSAGE, PASSWORD, RejectedShape, Simulator, USERNAME,
+};
+use alfabet_client::{AnonymizeReport, RefStr};
+use anonymize_core::secrecy::{ExposeSecret, SecretString};
+use anonymize_core::{Anonymizer, Error, Outcome};
+use serde_json::json;
+
+fn labels(report: &AnonymizeReport) -> Vec<&'static str> {
+    report.outcomes.iter().map(|o| o.outcome.label()).collect()
+}
+
+async fn raw(
+    sim: &Simulator,
+    method: reqwest::Method,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String) {
+    let url = format!("{}{path}", sim.url());
+    let mut request = reqwest::Client::new()
+        .request(method, url)
+        .body(body.to_owned());
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn anonymizes_users_and_replaces_their_data() {
+    let sim = Simulator::start().await;
+    let jane = sim.add_user("Jane Doe", "jane@example.com");
+    let john = sim.add_user("John Roe", "john@example.com");
+    let pat = sim.add_excluded_user("Pat Excluded", "pat@example.com");
+    let missing = RefStr::new(421, 999);
+    let other_class = RefStr::new(7, 1);
+    sim.add_user_with_ref(other_class, "Other Class", "other@example.com");
+
+    let report = sim
+        .client()
+        .anonymize_users(&[jane, missing, pat, john, other_class])
+        .await
+        .unwrap();
+    assert_eq!(
+        labels(&report),
+        [
+            "anonymized",
+            "not_found",
+            "rejected",
+            "anonymized",
+            "anonymized"
+        ]
+    );
+    match report.outcome(&pat).unwrap() {
+        Outcome::Rejected { message } => assert_eq!(message, EXCLUDED_MESSAGE),
+        other => panic!("{other:?}"),
+    }
+    assert!(!report.has_warnings(), "{:?}", report.batches);
+    assert_eq!(report.batches[0].answer.as_ref().unwrap().count, Some(3));
+
+    let jane_now = sim.user(jane).unwrap();
+    assert!(jane_now.anonymized);
+    assert_ne!(jane_now.name, "Jane Doe");
+    assert!(!jane_now.email.contains("jane"));
+    let pat_now = sim.user(pat).unwrap();
+    assert!(!pat_now.anonymized);
+    assert_eq!(pat_now.name, "Pat Excluded");
+    assert!(sim.user(missing).is_none());
+    assert!(!format!("{jane_now:?}{pat_now:?}").contains("Pat"));
+
+    // Again: harmless, still anonymized.
+    let again = sim.client().anonymize_users(&[jane]).await.unwrap();
+    assert_eq!(labels(&again), ["anonymized"]);
+    assert_eq!(sim.user(jane).unwrap().times_anonymized, 2);
+}
+
+#[tokio::test]
+async fn the_client_reads_every_rejected_shape_the_simulator_writes() {
+    for shape in [
+        RejectedShape::List,
+        RejectedShape::SingleObjectWhenOne,
+        RejectedShape::NullWhenEmpty,
+        RejectedShape::OmittedWhenEmpty,
+    ] {
+        let sim = Simulator::start().await;
+        sim.set_rejected_shape(shape);
+        let jane = sim.add_user("Jane Doe", "jane@example.com");
+        let pat = sim.add_excluded_user("Pat", "pat@example.com");
+        let missing = RefStr::new(421, 999);
+        let client = sim.client();
+        for (refs, expected) in [
+            (vec![jane], vec!["anonymized"]),
+            (vec![jane, missing], vec!["anonymized", "not_found"]),
+            (vec![pat, missing], vec!["rejected", "not_found"]),
+        ] {
+            let report = client.anonymize_users(&refs).await.unwrap();
+            assert_eq!(labels(&report), expected, "{shape:?}");
+            assert!(!report.has_warnings(), "{shape:?}: {:?}", report.batches);
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_wire_shapes_are_what_the_vendor_documents() {
+    let sim = Simulator::start().await;
+    sim.set_rejected_shape(RejectedShape::SingleObjectWhenOne);
+    let jane = sim.add_user("Jane Doe", "jane@example.com");
+    let token = sim.issue_token();
+    let auth = format!("bearer {}", token.expose_secret());
+    let (status, body) = raw(
+        &sim,
+        reqwest::Method::PUT,
+        "/api/v2/anonymizeuser",
+        &[
+            ("authorization", &auth),
+            ("content-type", "application/json; charset=utf-8"),
+        ],
+        &json!({"Refs": [jane.to_string(), "421-999-0"]}).to_string(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        body,
+        json!({"Count": 1, "RejectedObjects": {"RefStr": "421-999-0", "Message": NOT_FOUND_MESSAGE}})
+    );
+
+    let (status, body) = raw(
+        &sim,
+        reqwest::Method::POST,
+        "/api/token",
+        &[("content-type", "application/x-www-form-urlencoded")],
+        &format!("grant_type=password&username={USERNAME}&password={PASSWORD}"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["token_type"], "bearer");
+    assert_eq!(body["expires_in"], 1200);
+    assert!(body["access_token"].as_str().is_some_and(|t| !t.is_empty()));
+}
+
+#[tokio::test]
+async fn the_simulator_refuses_bad_requests() {
+    let sim = Simulator::start().await;
+    let token = sim.issue_token();
+    let auth = format!("bearer {}", token.expose_secret());
+    let json_ct = ("content-type", "application/json; charset=utf-8");
+    let put = reqwest::Method::PUT;
+    let path = "/api/v2/anonymizeuser";
+    let refs = r#"{"Refs":["421-1-0"]}"#;
+
+    // No token, an unknown token, a wrong scheme.
+    assert_eq!(raw(&sim, put.clone(), path, &[json_ct], refs).await.0, 401);
+    for bad in ["bearer nope", "Basic abc", "bearer"] {
+        let status = raw(
+            &sim,
+            put.clone(),
+            path,
+            &[json_ct, ("authorization", bad)],
+            refs,
+        )
+        .await
+        .0;
+        assert_eq!(status, 401, "{bad}");
+    }
+    // Not JSON.
+    let (status, _) = raw(
+        &sim,
+        put.clone(),
+        path,
+        &[("authorization", &auth), ("content-type", "text/plain")],
+        refs,
+    )
+    .await;
+    assert_eq!(status, 415);
+    // Refs missing, empty, not a list, not strings; a body that is not JSON.
+    for body in [
+        "{}",
+        r#"{"Refs":[]}"#,
+        r#"{"Refs":"421-1-0"}"#,
+        r#"{"Refs":[421]}"#,
+        "Refs=421-1-0",
+    ] {
+        let status = raw(
+            &sim,
+            put.clone(),
+            path,
+            &[("authorization", &auth), json_ct],
+            body,
+        )
+        .await
+        .0;
+        assert_eq!(status, 400, "{body}");
+    }
+    // Unknown routes, case-sensitive paths, wrong methods.
+    for (method, p) in [
+        (put.clone(), "/api/v2/AnonymizeUser"),
+        (put.clone(), "/api/v2/anonymizeuser/x"),
+        (reqwest::Method::GET, "/api/v1/anonymizeuser"),
+    ] {
+        let status = raw(&sim, method, p, &[("authorization", &auth), json_ct], refs)
+            .await
+            .0;
+        assert_eq!(status, 404, "{p}");
+    }
+    let status = raw(
+        &sim,
+        reqwest::Method::POST,
+        path,
+        &[("authorization", &auth), json_ct],
+        refs,
+    )
+    .await
+    .0;
+    assert_eq!(status, 405);
+    // The token endpoint: wrong grant, wrong password, not form-encoded.
+    let form = ("content-type", "application/x-www-form-urlencoded");
+    for (headers, body, code) in [
+        (
+            vec![form],
+            format!("grant_type=client_credentials&username={USERNAME}&password={PASSWORD}"),
+            "unsupported_grant_type",
+        ),
+        (
+            vec![form],
+            format!("grant_type=password&username={USERNAME}&password=wrong"),
+            "invalid_grant",
+        ),
+        (
+            vec![json_ct],
+            json!({"grant_type": "password"}).to_string(),
+            "invalid_request",
+        ),
+    ] {
+        let (status, answer) =
+            raw(&sim, reqwest::Method::POST, "/api/token", &headers, &body).await;
+        assert_eq!(status, 400);
+        assert!(answer.contains(code), "{answer}");
+    }
+    // Nothing above was anonymized or recorded as an anonymize request.
+    assert!(sim.anonymize_requests().is_empty());
+    assert_eq!(sim.token_requests(), 3);
+    assert_eq!(sim.requests_received(), 17);
+}
+
+#[tokio::test]
+async fn expired_tokens_are_refreshed_transparently() {
+    let sim = Simulator::start().await;
+    let jane = sim.add_user("Jane Doe", "jane@example.com");
+    let client = sim.client();
+    client.anonymize_users(&[jane]).await.unwrap();
+    assert_eq!(sim.token_requests(), 1);
+    sim.expire_tokens();
+    let report = client.anonymize_users(&[jane]).await.unwrap();
+    assert_eq!(labels(&report), ["anonymized"]);
+    // The 401, one token request, one retry.
+    assert_eq!(sim.token_requests(), 2);
+    assert_eq!(sim.requests_received(), 5);
+}
+
+#[tokio::test]
+async fn the_token_lifetime_is_configurable() {
+    let sim = Simulator::start().await;
+    sim.set_token_lifetime(Duration::from_secs(60));
+    let (status, body) = raw(
+        &sim,
+        reqwest::Method::POST,
+        "/api/token",
+        &[("content-type", "application/x-www-form-urlencoded")],
+        &format!("grant_type=password&username={USERNAME}&password={PASSWORD}"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["expires_in"], 60);
+
+    // A token that is already expired when issued: the client refreshes once, then gives up.
+    sim.set_token_lifetime(Duration::ZERO);
+    let jane = sim.add_user("Jane Doe", "jane@example.com");
+    let stopped = sim.client().anonymize_users(&[jane]).await.unwrap_err();
+    assert!(matches!(stopped.error(), Error::Unauthenticated(_)));
+    assert_eq!(sim.token_requests(), 3);
+    assert!(!sim.user(jane).unwrap().anonymized);
+}
+
+#[tokio::test]
+async fn a_pre_issued_token_works_until_it_expires() {
+    let sim = Simulator::start().await;
+    let jane = sim.add_user("Jane Doe", "jane@example.com");
+    let client = sim
+        .client_builder()
+        .token(sim.issue_token())
+        .build()
+        .unwrap();
+    assert_eq!(
+        labels(&client.anonymize_users(&[jane]).await.unwrap()),
+        ["anonymized"]
+    );
+    sim.expire_tokens();
+    let stopped = client.anonymize_users(&[jane]).await.unwrap_err();
+    assert!(matches!(stopped.error(), Error::Unauthenticated(_)));
+    assert_eq!(sim.token_requests(), 0);
+}
+
+#[tokio::test]
+async fn wrong_credentials_stop_the_run_without_leaking_them() {
+    let sim = Simulator::start().await;
+    let jane = sim.add_user("Jane Doe", "jane@example.com");
+    let client = sim
+        .client_builder()
+        .password("someone", SecretString::from("not-the-password"))
+        .build()
+        .unwrap();
+    let stopped = client.anonymize_users(&[jane]).await.unwrap_err();
+    assert!(matches!(stopped.error(), Error::Unauthenticated(_)));
+    let shown = format!("{stopped} {stopped:?}");
+    assert!(
+        !shown.contains("not-the-password") && !shown.contains("someone"),
+        "{shown}"
+    );
+    assert!(!sim.user(jane).unwrap().anonymized);
+
+    let err = client.anonymize(&[jane.to_string()]).await.unwrap_err();
+    assert!(matches!(err.error, Error::Unauthenticated(_)));
+    assert_eq!(err.completed.len(), 1);
+
+    sim.add_account("someone", "not-the-password");
+    let ok = client.anonymize_users(&[jane]).await.unwrap();
+    assert_eq!(labels(&ok), ["anonymized"]);
+}
+
+#[tokio::test]
+async fn a_misreported_count_and_extra_fields_reach_the_report() {
+    let sim = Simulator::start().await;
+    sim.misreport_count(1);
+    sim.add_answer_field("Warnings", json!([]));
+    let jane = sim.add_user("Jane Doe", "jane@example.com");
+    let john = sim.add_user("John Roe", "john@example.com");
+    let report = sim.client().anonymize_users(&[jane, john]).await.unwrap();
+    assert_eq!(labels(&report), ["anonymized", "anonymized"]);
+    let batch = &report.batches[0];
+    let mismatch = batch.count_mismatch.unwrap();
+    assert_eq!((mismatch.reported, mismatch.expected), (3, 2));
+    assert_eq!(
+        batch.answer.as_ref().unwrap().extra.get("Warnings"),
+        Some(&json!([]))
+    );
+    match report.outcome(&jane).unwrap() {
+        Outcome::Anonymized(e) => assert_eq!(e.warnings.len(), 1),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn faults_are_retried_or_reported() {
+    let sim = Simulator::start().await;
+    let jane = sim.add_user("Jane Doe", "jane@example.com");
+    let john = sim.add_user("John Roe", "john@example.com");
+    let client = sim
+        .client_builder()
+        .password(USERNAME, SecretString::from(PASSWORD))
+        .batch_size(1)
+        .build()
+        .unwrap();
+
+    // Two 503s on the token request: retried, then everything works.
+    sim.faults().fail_next(2, 503, "busy");
+    let report = client.anonymize_users(&[jane]).await.unwrap();
+    assert_eq!(labels(&report), ["anonymized"]);
+    assert_eq!(sim.requests_received(), 4);
+
+    // A 429 with Retry-After, then a delay: retried / waited for.
+    sim.faults()
+        .rate_limit_next(1, Some(Duration::from_secs(1)), "slow down");
+    sim.faults().delay_next(1, Duration::from_millis(20));
+    let report = client.anonymize_users(&[john]).await.unwrap();
+    assert_eq!(labels(&report), ["anonymized"]);
+
+    // More 500s than the retry policy allows: that batch fails, the next one is sent.
+    let before = sim.requests_received();
+    sim.faults().fail_next(4, 500, r#"{"Message":"boom"}"#);
+    let report = client.anonymize_users(&[jane, john]).await.unwrap();
+    assert_eq!(labels(&report), ["failed", "anonymized"]);
+    assert_eq!(sim.requests_received() - before, 5);
+    match report.outcome(&jane).unwrap() {
+        Outcome::Failed(e) => assert_eq!(e.message(), Some("boom")),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn batches_and_duplicates_reach_the_simulator_as_expected() {
+    let sim = Simulator::start().await;
+    let users: Vec<RefStr> = (0..5)
+        .map(|i| sim.add_user(format!("User {i}"), format!("u{i}@example.com")))
+        .collect();
+    let client = sim
+        .client_builder()
+        .password(USERNAME, SecretString::from(PASSWORD))
+        .batch_size(2)
+        .build()
+        .unwrap();
+    let mut input = users.clone();
+    input.extend(users.iter().rev().copied());
+    let report = client.anonymize_users(&input).await.unwrap();
+    assert_eq!(report.outcomes.len(), 5);
+    let sent = sim.anonymize_requests();
+    let expected: Vec<Vec<String>> = users
+        .chunks(2)
+        .map(|c| c.iter().map(ToString::to_string).collect())
+        .collect();
+    assert_eq!(sent, expected);
+    assert!(users.iter().all(|u| sim.user(*u).unwrap().anonymized));
+}
