@@ -608,6 +608,49 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Whatever the vendor answers, every ref sent gets exactly one outcome, in order, and
+        /// no outcome is invented for a ref that was not sent.
+        #[test]
+        fn judge_gives_one_outcome_per_ref_sent(
+            sent in proptest::collection::btree_set(0u64..40, 1..12),
+            rejected in proptest::collection::vec((0u64..60, proptest::bool::ANY), 0..15),
+            count in proptest::option::of(0u64..20),
+        ) {
+            let chunk: Vec<RefStr> = sent.iter().map(|o| RefStr::new(421, *o)).collect();
+            let entries: Vec<_> = rejected
+                .iter()
+                .map(|(o, missing)| json!({
+                    "RefStr": RefStr::new(421, *o).to_string(),
+                    "Message": if *missing { "Cannot find instance" } else { "Excluded" },
+                }))
+                .collect();
+            let a = answer(json!({"Count": count, "RejectedObjects": entries}));
+            let (outcomes, batch) = judge(1, 1, &chunk, a);
+            let order: Vec<RefStr> = outcomes.iter().map(|o| o.ref_str).collect();
+            proptest::prop_assert_eq!(&order, &chunk);
+            let foreign = rejected.iter().filter(|(o, _)| !sent.contains(o)).count();
+            proptest::prop_assert_eq!(batch.unmatched_rejections.len(), foreign);
+            let rejected_sent: HashSet<u64> = rejected
+                .iter()
+                .map(|(o, _)| *o)
+                .filter(|o| sent.contains(o))
+                .collect();
+            for o in &outcomes {
+                let was_rejected = rejected_sent.contains(&o.ref_str.object());
+                proptest::prop_assert_eq!(
+                    matches!(o.outcome, Outcome::Anonymized(_)),
+                    !was_rejected
+                );
+            }
+            let expected = (chunk.len() - rejected_sent.len()) as u64;
+            proptest::prop_assert_eq!(
+                batch.count_mismatch.is_some(),
+                count.is_some_and(|c| c != expected)
+            );
+        }
+    }
+
     #[test]
     fn builder_refuses_bad_settings() {
         let base = Url::parse("https://host/AlfabetAPIServer").unwrap();

@@ -101,8 +101,10 @@ impl fmt::Display for CountMismatch {
 /// an Alfabet API server). Nothing is hidden: the batches already done are in
 /// [`completed`](Self::completed) (the failing batch's refs are [`Outcome::Failed`] there), the
 /// refs never sent are in [`not_attempted`](Self::not_attempted).
+#[derive(Clone)]
 pub struct AnonymizeStopped(Box<Stopped>);
 
+#[derive(Clone)]
 struct Stopped {
     error: Error,
     completed: AnonymizeReport,

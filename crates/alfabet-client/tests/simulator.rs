@@ -421,3 +421,58 @@ async fn batches_and_duplicates_reach_the_simulator_as_expected() {
     assert_eq!(sent, expected);
     assert!(users.iter().all(|u| sim.user(*u).unwrap().anonymized));
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+
+    /// Any mix of existing, missing, excluded, malformed and repeated ids, in any batch size:
+    /// one outcome per distinct id, in input order, each with the right label.
+    #[test]
+    fn every_input_gets_exactly_one_outcome(
+        picks in proptest::collection::vec(0usize..8, 0..20),
+        batch_size in 1usize..5,
+    ) {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let sim = Simulator::start().await;
+            let a = sim.add_user("A", "a@example.com").to_string();
+            let b = sim.add_user("B", "b@example.com").to_string();
+            let x = sim.add_excluded_user("X", "x@example.com").to_string();
+            let pool: [(String, &str); 8] = [
+                (a, "anonymized"),
+                (b, "anonymized"),
+                (x, "rejected"),
+                ("421-900-0".into(), "not_found"),
+                ("5-1-0".into(), "not_found"),
+                ("421-01-0".into(), "invalid"),
+                ("".into(), "invalid"),
+                ("421-1".into(), "invalid"),
+            ];
+            let ids: Vec<String> = picks.iter().map(|i| pool[*i].0.clone()).collect();
+            let client = sim
+                .client_builder()
+                .password(USERNAME, SecretString::from(PASSWORD))
+                .batch_size(batch_size)
+                .build()
+                .unwrap();
+            let out = client.anonymize(&ids).await.unwrap();
+            let mut expected: Vec<(String, &str)> = Vec::new();
+            for i in &picks {
+                if !expected.iter().any(|(id, _)| *id == pool[*i].0) {
+                    expected.push(pool[*i].clone());
+                }
+            }
+            let got: Vec<(String, &str)> = out
+                .iter()
+                .map(|o| (o.id.clone(), o.outcome.label()))
+                .collect();
+            assert_eq!(got, expected);
+            let valid = expected.iter().filter(|(_, l)| *l != "invalid").count();
+            assert_eq!(sim.anonymize_requests().len(), valid.div_ceil(batch_size));
+        });
+    }
+}
