@@ -85,6 +85,11 @@ mod report;
 #[cfg_attr(docsrs, doc(cfg(feature = "testkit")))]
 pub mod testkit;
 
+/// The guide's code blocks (docs/alfabet.md) compile as doctests of this crate.
+#[cfg(all(doctest, feature = "testkit"))]
+#[doc = include_str!("../../../docs/alfabet.md")]
+struct GuideDoctests;
+
 pub use anonymize_core::Outcome;
 pub use auth::DEFAULT_SCHEME;
 pub use client::{
