@@ -466,3 +466,64 @@ async fn the_simulator_and_its_client_hide_secrets() {
         "{shown}"
     );
 }
+
+#[test]
+fn the_client_is_clone_send_sync_and_object_safe() {
+    fn assert_traits<T: Clone + Send + Sync + 'static>() {}
+    assert_traits::<GuardhouseClient>();
+    assert_traits::<UserId>();
+    let _: fn(GuardhouseClient) -> Arc<dyn Anonymizer> = |c| Arc::new(c);
+}
+
+mod batches {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// One id from a pool: existing, refusing, missing, malformed (index picks the kind).
+    fn pool() -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("101", "anonymized"),
+            ("102", "anonymized"),
+            ("103", "rejected"),
+            ("5000", "not_found"),
+            ("77", "not_found"),
+            ("0", "invalid"),
+            ("-3", "invalid"),
+            ("x1", "invalid"),
+            ("", "invalid"),
+            ("0101", "invalid"),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(16))]
+
+        /// Any list of ids gets exactly one outcome per distinct id, in order of first
+        /// appearance, with the label the simulator's state dictates.
+        #[test]
+        fn every_distinct_id_gets_exactly_one_outcome(picks in proptest::collection::vec(0..10usize, 0..12)) {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let (sim, client) = rt.block_on(async {
+                let sim = Simulator::start().await;
+                sim.add_user("a@example.com", "A", "A", UserStatus::Active);
+                sim.add_user("b@example.com", "B", "B", UserStatus::Active);
+                sim.add_unanonymizable_user("c@example.com", "C", "C", UserStatus::Active);
+                let client = sim.client();
+                (sim, client)
+            });
+            let pool = pool();
+            let ids: Vec<String> = picks.iter().map(|&i| pool[i].0.to_string()).collect();
+            let out = rt.block_on(client.anonymize(&ids)).unwrap();
+            let mut expected: Vec<(&str, &str)> = Vec::new();
+            for &i in &picks {
+                if !expected.iter().any(|(id, _)| *id == pool[i].0) {
+                    expected.push(pool[i]);
+                }
+            }
+            let got: Vec<(&str, &str)> =
+                out.iter().map(|o| (o.id.as_str(), o.outcome.label())).collect();
+            prop_assert_eq!(got, expected);
+            drop(sim);
+        }
+    }
+}
