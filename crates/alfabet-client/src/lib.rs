@@ -90,6 +90,11 @@ pub mod testkit;
 #[doc = include_str!("../../../docs/alfabet.md")]
 struct GuideDoctests;
 
+/// The README's code compiles as a doctest too.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 pub use anonymize_core::Outcome;
 pub use auth::DEFAULT_SCHEME;
 pub use client::{
