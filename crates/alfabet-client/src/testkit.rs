@@ -191,6 +191,10 @@ impl Simulator {
     }
 
     /// A client logged in with the default account (password grant) and fast retries.
+    ///
+    /// # Panics
+    ///
+    /// If the HTTP client cannot be built at all (no TLS backend): a test cannot run then.
     pub fn client(&self) -> AlfabetClient {
         self.client_builder()
             .password(USERNAME, SecretString::from(PASSWORD))
