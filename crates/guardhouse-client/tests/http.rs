@@ -7,7 +7,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 use anonymize_core::{Anonymizer, Email, Error, HttpConfig, Outcome, RetryPolicy};
-use guardhouse_client::{AnonymizeOptions, GuardhouseClient, UserId, UserStatus};
+use guardhouse_client::{
+    AnonymizeOptions, GuardhouseClient, GuardhouseClientBuilder, UserId, UserStatus,
+};
 use httpmock::prelude::*;
 use httpmock::{HttpMockRequest, HttpMockResponse};
 use secrecy::SecretString;
@@ -29,10 +31,23 @@ fn url(server: &MockServer) -> Url {
     Url::parse(&server.base_url()).unwrap()
 }
 
-/// A client with a pre-issued bearer token.
-fn bearer(server: &MockServer, max_retries: u32) -> GuardhouseClient {
+/// A builder with a pre-issued bearer token and fast retries (3).
+fn bearer_builder(server: &MockServer) -> GuardhouseClientBuilder {
     GuardhouseClient::builder(url(server))
         .bearer_token(SecretString::from(TOKEN))
+        .http_config(HttpConfig::default().with_retry(fast(3)))
+}
+
+/// A builder with client credentials and fast retries (3).
+fn credentials_builder(server: &MockServer) -> GuardhouseClientBuilder {
+    GuardhouseClient::builder(url(server))
+        .client_credentials("svc-client", SecretString::from(CLIENT_SECRET))
+        .http_config(HttpConfig::default().with_retry(fast(3)))
+}
+
+/// A client with a pre-issued bearer token.
+fn bearer(server: &MockServer, max_retries: u32) -> GuardhouseClient {
+    bearer_builder(server)
         .http_config(HttpConfig::default().with_retry(fast(max_retries)))
         .build()
         .unwrap()
@@ -40,11 +55,7 @@ fn bearer(server: &MockServer, max_retries: u32) -> GuardhouseClient {
 
 /// A client with client credentials.
 fn credentials(server: &MockServer) -> GuardhouseClient {
-    GuardhouseClient::builder(url(server))
-        .client_credentials("svc-client", SecretString::from(CLIENT_SECRET))
-        .http_config(HttpConfig::default().with_retry(fast(3)))
-        .build()
-        .unwrap()
+    credentials_builder(server).build().unwrap()
 }
 
 fn id(n: u64) -> UserId {
@@ -110,8 +121,7 @@ async fn anonymize_options_go_in_the_body() {
         .anonymize_user_with(id(7), options)
         .await
         .unwrap();
-    let client = GuardhouseClient::builder(url(&server))
-        .bearer_token(SecretString::from(TOKEN))
+    let client = bearer_builder(&server)
         .anonymize_options(options)
         .build()
         .unwrap();
@@ -192,12 +202,7 @@ async fn unauthorized_with_a_static_token_is_sent_once_and_stops_the_batch() {
                 .header("www-authenticate", "Bearer error=\"invalid_token\"");
         })
         .await;
-    let client = GuardhouseClient::builder(url(&server))
-        .bearer_token(SecretString::from(TOKEN))
-        .concurrency(1)
-        .http_config(HttpConfig::default().with_retry(fast(3)))
-        .build()
-        .unwrap();
+    let client = bearer_builder(&server).concurrency(1).build().unwrap();
     let err = client.anonymize_user(id(1)).await.unwrap_err();
     assert!(matches!(err, Error::Unauthenticated(_)), "{err:?}");
     put.assert_calls_async(1).await; // a static token cannot be refreshed: no retry
@@ -222,12 +227,7 @@ async fn forbidden_is_permission_denied_sent_once_and_stops_the_batch() {
             then.status(403);
         })
         .await;
-    let client = GuardhouseClient::builder(url(&server))
-        .bearer_token(SecretString::from(TOKEN))
-        .concurrency(1)
-        .http_config(HttpConfig::default().with_retry(fast(3)))
-        .build()
-        .unwrap();
+    let client = bearer_builder(&server).concurrency(1).build().unwrap();
     let batch = client
         .anonymize(&strings(&["1", "2", "3"]))
         .await
@@ -308,8 +308,7 @@ async fn rate_limited_once(server: &MockServer, retry_after: String) -> httpmock
 /// A client whose budget (60 s) is shorter than a 120 s `Retry-After`, and which would honour
 /// that long a wait: if the header is read, the client gives up at once instead of retrying.
 fn patient(server: &MockServer) -> GuardhouseClient {
-    GuardhouseClient::builder(url(server))
-        .bearer_token(SecretString::from(TOKEN))
+    bearer_builder(server)
         .http_config(
             HttpConfig::default().with_retry(
                 fast(3)
@@ -444,8 +443,7 @@ async fn scope_and_audience_are_configurable() {
             then.status(204);
         })
         .await;
-    GuardhouseClient::builder(url(&server))
-        .client_credentials("svc-client", SecretString::from(CLIENT_SECRET))
+    credentials_builder(&server)
         .scope("system_api extra")
         .audience("https://api.example.com")
         .build()
@@ -588,12 +586,7 @@ async fn a_401_after_the_refresh_is_unauthenticated_and_stops_the_batch_listing_
             then.status(204);
         })
         .await;
-    let client = GuardhouseClient::builder(url(&server))
-        .client_credentials("svc-client", SecretString::from(CLIENT_SECRET))
-        .concurrency(1)
-        .http_config(HttpConfig::default().with_retry(fast(3)))
-        .build()
-        .unwrap();
+    let client = credentials_builder(&server).concurrency(1).build().unwrap();
     let batch = client
         .anonymize(&strings(&["1", "2", "3"]))
         .await
@@ -643,11 +636,7 @@ async fn refused_client_credentials_stop_the_batch_before_any_api_call() {
                 then.status(204);
             })
             .await;
-        let client = GuardhouseClient::builder(url(&server))
-            .client_credentials("svc-client", SecretString::from(CLIENT_SECRET))
-            .concurrency(1)
-            .build()
-            .unwrap();
+        let client = credentials_builder(&server).concurrency(1).build().unwrap();
         let batch = client.anonymize(&strings(&["1", "2"])).await.unwrap_err();
         assert!(
             matches!(batch.error, Error::Unauthenticated(_)),
@@ -770,8 +759,7 @@ async fn verify_server(server: &MockServer, status: serde_json::Value) {
 }
 
 fn verifying(server: &MockServer) -> GuardhouseClient {
-    GuardhouseClient::builder(url(server))
-        .bearer_token(SecretString::from(TOKEN))
+    bearer_builder(server)
         .verify_archived(true)
         .build()
         .unwrap()
@@ -859,8 +847,7 @@ async fn search_server<'a>(
 }
 
 fn paging(server: &MockServer, page_size: u32) -> GuardhouseClient {
-    GuardhouseClient::builder(url(server))
-        .bearer_token(SecretString::from(TOKEN))
+    bearer_builder(server)
         .page_size(page_size)
         .max_pages(20)
         .build()
