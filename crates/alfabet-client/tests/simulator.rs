@@ -476,3 +476,64 @@ proptest::proptest! {
         });
     }
 }
+
+#[tokio::test]
+async fn a_timed_out_put_is_sent_again_because_anonymizing_twice_is_harmless() {
+    let sim = Simulator::start().await;
+    let jane = sim.add_user("Jane Doe", "jane@example.com");
+    let client = sim
+        .client_builder()
+        .password(USERNAME, SecretString::from(PASSWORD))
+        .http_config(
+            sim.http_config()
+                .with_request_timeout(Duration::from_millis(100)),
+        )
+        .build()
+        .unwrap();
+    // Get a token first, so that the delay hits the PUT.
+    client.anonymize_users(&[jane]).await.unwrap();
+    sim.faults().delay_next(1, Duration::from_millis(400));
+    let report = client.anonymize_users(&[jane]).await.unwrap();
+    assert_eq!(labels(&report), ["anonymized"]);
+    // The slow attempt was processed too (after the client gave up on it), and at least one
+    // more attempt was sent: the user was anonymized more than once, harmlessly. (How many
+    // attempts queue up behind the slow one depends on scheduling: only a lower bound is exact.)
+    assert!(sim.anonymize_requests().len() >= 3);
+    assert!(sim.user(jane).unwrap().times_anonymized >= 3);
+}
+
+#[tokio::test]
+async fn a_stopped_run_converts_into_the_core_batch_error() {
+    let sim = Simulator::start().await;
+    let users: Vec<RefStr> = (0..3)
+        .map(|i| sim.add_user(format!("U{i}"), format!("u{i}@example.com")))
+        .collect();
+    let client = sim
+        .client_builder()
+        .password(USERNAME, SecretString::from(PASSWORD))
+        .batch_size(1)
+        .build()
+        .unwrap();
+    sim.faults().fail_next(1, 503, "");
+    client.anonymize_users(&users[..1]).await.unwrap();
+    sim.faults().fail_next(
+        1,
+        403,
+        r#"{"Message":"Missing the anonymization permission."}"#,
+    );
+    let stopped = client.anonymize_users(&users).await.unwrap_err();
+    assert_eq!(labels(stopped.completed()), ["failed"]);
+    let batch: anonymize_core::BatchError = stopped.clone().into();
+    assert!(matches!(batch.error, Error::PermissionDenied(_)));
+    assert_eq!(
+        batch.error.message(),
+        Some("Missing the anonymization permission.")
+    );
+    assert_eq!(batch.completed.len(), 1);
+    assert_eq!(batch.completed[0].id, users[0].to_string());
+    assert_eq!(
+        batch.not_attempted,
+        [users[1].to_string(), users[2].to_string()]
+    );
+    assert!(std::error::Error::source(&stopped).is_some());
+}
