@@ -152,12 +152,40 @@ pub trait TokenSource: Send + Sync + fmt::Debug {
     async fn fetch(&self, http: &HttpClient) -> Result<IssuedToken>;
 }
 
+/// How a failed token request reads to the caller, whatever the vendor: the token endpoint
+/// refusing the credentials (HTTP 400 `invalid_client`, `invalid_grant`, `invalid_request`…, or 401)
+/// is [`Error::Unauthenticated`]; refusing the scope or the client's grant type (`invalid_scope`,
+/// `unauthorized_client`) is [`Error::PermissionDenied`]; a 404 means the token URL is wrong
+/// ([`Error::Configuration`]). All three stop a batch; anything else (5xx, transport) is unchanged.
+pub fn token_error(error: Error) -> Error {
+    match error {
+        Error::Rejected(reply) | Error::Unauthenticated(reply) => match reply.code() {
+            Some("invalid_scope" | "unauthorized_client") => Error::PermissionDenied(reply),
+            _ => Error::Unauthenticated(reply),
+        },
+        Error::NotFound(reply) => Error::configuration(format!(
+            "the token endpoint of {} answered 404: check the configured URL",
+            reply.vendor()
+        )),
+        other => other,
+    }
+}
+
 /// Caches the tokens of a [`TokenSource`]; see the [module docs](self).
+///
+/// A failed token request is shared too: callers that were waiting while it failed get its error
+/// instead of each sending another request with the same bad credentials.
 pub struct TokenCache<S> {
     source: S,
-    current: Mutex<Option<Cached>>,
+    state: Mutex<State>,
     default_lifetime: Duration,
     max_refresh_margin: Duration,
+}
+
+#[derive(Default)]
+struct State {
+    current: Option<Cached>,
+    failure: Option<(Instant, Error)>,
 }
 
 struct Cached {
@@ -171,7 +199,7 @@ impl<S: TokenSource> TokenCache<S> {
     pub fn new(source: S) -> Self {
         Self {
             source,
-            current: Mutex::new(None),
+            state: Mutex::new(State::default()),
             default_lifetime: Duration::from_secs(300),
             max_refresh_margin: Duration::from_secs(30),
         }
@@ -200,14 +228,27 @@ impl<S: TokenSource> fmt::Debug for TokenCache<S> {
 #[async_trait]
 impl<S: TokenSource> Authorizer for TokenCache<S> {
     async fn credential(&self, http: &HttpClient) -> Result<Credential> {
+        let asked_at = Instant::now();
         // Holding the lock across the fetch is the point: concurrent callers wait for one request.
-        let mut current = self.current.lock().await;
-        if let Some(cached) = current.as_ref()
+        let mut state = self.state.lock().await;
+        if let Some(cached) = state.current.as_ref()
             && Instant::now() < cached.refresh_at
         {
             return Ok(cached.credential.clone());
         }
-        let issued = self.source.fetch(http).await?;
+        if let Some((failed_at, error)) = &state.failure
+            && *failed_at >= asked_at
+        {
+            return Err(error.clone());
+        }
+        let issued = match self.source.fetch(http).await {
+            Ok(issued) => issued,
+            Err(error) => {
+                let error = token_error(error);
+                state.failure = Some((Instant::now(), error.clone()));
+                return Err(error);
+            }
+        };
         let lifetime = issued.expires_in.unwrap_or(self.default_lifetime);
         let margin = (lifetime / 5).min(self.max_refresh_margin);
         let credential = Credential::authorization(&issued.scheme, &issued.token)?;
@@ -216,7 +257,8 @@ impl<S: TokenSource> Authorizer for TokenCache<S> {
             lifetime_s = lifetime.as_secs(),
             "fetched a new token"
         );
-        *current = Some(Cached {
+        state.failure = None;
+        state.current = Some(Cached {
             credential: credential.clone(),
             refresh_at: Instant::now() + lifetime.saturating_sub(margin),
         });
@@ -224,9 +266,13 @@ impl<S: TokenSource> Authorizer for TokenCache<S> {
     }
 
     async fn refused(&self, used: &Credential) -> bool {
-        let mut current = self.current.lock().await;
-        if current.as_ref().is_some_and(|c| c.credential.same_as(used)) {
-            *current = None;
+        let mut state = self.state.lock().await;
+        if state
+            .current
+            .as_ref()
+            .is_some_and(|c| c.credential.same_as(used))
+        {
+            state.current = None;
         }
         true
     }
@@ -253,6 +299,33 @@ mod tests {
             .unwrap_err();
         assert!(matches!(err, Error::Configuration { .. }));
         assert!(!err.to_string().contains("abc"));
+    }
+
+    #[test]
+    fn token_endpoint_refusals_stop_batches() {
+        use reqwest::StatusCode;
+        let reply = |status: StatusCode, code: &str| {
+            crate::VendorReply::new("v", "fetch token", status, Some(code.into()), None)
+        };
+        let e = token_error(Error::Rejected(reply(
+            StatusCode::BAD_REQUEST,
+            "invalid_client",
+        )));
+        assert!(matches!(e, Error::Unauthenticated(_)) && e.aborts_batch());
+        let e = token_error(Error::Rejected(reply(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+        )));
+        assert!(matches!(e, Error::Unauthenticated(_)));
+        let e = token_error(Error::Rejected(reply(
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+        )));
+        assert!(matches!(e, Error::PermissionDenied(_)) && e.aborts_batch());
+        let e = token_error(Error::NotFound(reply(StatusCode::NOT_FOUND, "x")));
+        assert!(matches!(e, Error::Configuration { .. }) && e.aborts_batch());
+        let e = token_error(Error::Server(reply(StatusCode::BAD_GATEWAY, "x")));
+        assert!(matches!(e, Error::Server(_)));
     }
 
     #[test]

@@ -193,12 +193,14 @@ pub enum Error {
 
     /// The request could not be sent or its answer could not be read (DNS, connect, TLS, reset),
     /// after the retries the policy allowed.
-    #[error("{vendor} {operation}: transport error")]
+    #[error("{vendor} {operation}: transport error: {cause}")]
     Transport {
         /// The vendor.
         vendor: &'static str,
         /// The operation.
         operation: &'static str,
+        /// The cause in words (e.g. `tcp connect error: Connection refused`), without any URL.
+        cause: String,
         /// The underlying error (its URL removed).
         #[source]
         source: BoxError,
@@ -336,6 +338,20 @@ impl Error {
     }
 }
 
+/// The messages of `error` and its sources, joined with `: `, each said once.
+pub(crate) fn chain(error: &(dyn StdError + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(error);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    excerpt(&parts.join(": "), EXCERPT_CHARS)
+}
+
 /// Shorten `text` to at most `max` characters, dropping control characters and folding runs of
 /// white space, and mark the cut with `…`.
 pub fn excerpt(text: &str, max: usize) -> String {
@@ -439,8 +455,10 @@ mod tests {
         let e = Error::Transport {
             vendor: "v",
             operation: "op",
+            cause: chain(&io),
             source: Arc::new(io),
         };
+        assert_eq!(e.to_string(), "v op: transport error: refused");
         assert_eq!(e.source().map(|s| s.to_string()), Some("refused".into()));
         assert!(e.is_retryable());
     }

@@ -21,7 +21,7 @@ use url::Url;
 use crate::auth::{Authorizer, Credential};
 use crate::error::{Error, Result, VendorReply, excerpt};
 use crate::ratelimit::RateLimiter;
-use crate::retry::{RetryPolicy, parse_retry_after};
+use crate::retry::{RetryBudget, RetryPolicy, parse_retry_after};
 
 /// Reads a vendor's error body into `(code, message)`.
 pub type ErrorBodyParser = fn(&[u8]) -> (Option<String>, Option<String>);
@@ -98,6 +98,11 @@ impl HttpConfig {
         &self.retry
     }
 
+    /// Whether `http://` URLs to non-loopback hosts are allowed.
+    pub fn allows_insecure_http(&self) -> bool {
+        self.allow_insecure_http
+    }
+
     /// The request timeout in force.
     pub fn request_timeout(&self) -> Duration {
         self.request_timeout
@@ -162,6 +167,7 @@ struct Inner {
     config: HttpConfig,
     client: reqwest::Client,
     parse_error: ErrorBodyParser,
+    retry_budget: Arc<RetryBudget>,
 }
 
 impl fmt::Debug for HttpClient {
@@ -197,6 +203,7 @@ impl HttpClient {
             inner: Arc::new(Inner {
                 vendor,
                 base,
+                retry_budget: Arc::new(RetryBudget::new(config.retry.shared_budget())),
                 config,
                 client,
                 parse_error: parse_error_body,
@@ -214,6 +221,7 @@ impl HttpClient {
                 config: inner.config.clone(),
                 client: inner.client.clone(),
                 parse_error: parser,
+                retry_budget: inner.retry_budget.clone(),
             }),
         }
     }
@@ -233,6 +241,12 @@ impl HttpClient {
         &self.inner.config
     }
 
+    /// Check another URL this client will call (e.g. a token endpoint on another host) with the
+    /// same rules as the base URL ([`check_base_url`]).
+    pub fn check_url(&self, url: &Url) -> Result<()> {
+        check_base_url(url, self.inner.config.allow_insecure_http)
+    }
+
     /// The base URL with `segments` appended, each percent-encoded as one path segment (a `/` or
     /// `?` inside a segment cannot change the path or add a query).
     pub fn url(&self, segments: &[&str]) -> Url {
@@ -245,6 +259,8 @@ impl HttpClient {
 
     /// Send `call`, with the rate limit, credential, retries and error mapping described in the
     /// [module docs](self). Only a 2xx answer is `Ok`.
+    ///
+    /// Every clone of this client shares one retry budget ([`RetryPolicy::with_shared_budget`]).
     pub async fn execute(&self, call: Call<'_>) -> Result<Response> {
         let vendor = self.inner.vendor;
         let policy = &self.inner.config.retry;
@@ -264,6 +280,7 @@ impl HttpClient {
             let sent = self.send_once(&call, credential.as_ref()).await;
             let (error, status, retry_after, retryable) = match sent {
                 Ok(response) if response.status.is_success() => {
+                    self.inner.retry_budget.earn();
                     tracing::debug!(
                         vendor,
                         operation = call.operation,
@@ -326,7 +343,15 @@ impl HttpClient {
             }
             let delay = policy.next_delay(previous_delay, status, retry_after);
             if started.elapsed() + delay > policy.budget() {
-                tracing::debug!(vendor, operation = call.operation, "retry budget spent");
+                tracing::debug!(vendor, operation = call.operation, "time budget spent");
+                return Err(error);
+            }
+            if !self.inner.retry_budget.try_spend() {
+                tracing::warn!(
+                    vendor,
+                    operation = call.operation,
+                    "shared retry budget empty: failing fast"
+                );
                 return Err(error);
             }
             tracing::debug!(
@@ -365,7 +390,9 @@ impl HttpClient {
         let transport = |e: reqwest::Error| {
             let not_sent = e.is_connect();
             let timeout = e.is_timeout();
-            let source = Arc::new(e.without_url());
+            let e = e.without_url();
+            let cause = crate::error::chain(&e);
+            let source = Arc::new(e);
             let error = if timeout {
                 Error::Timeout {
                     vendor,
@@ -376,6 +403,7 @@ impl HttpClient {
                 Error::Transport {
                     vendor,
                     operation: call.operation,
+                    cause,
                     source,
                 }
             };
@@ -542,6 +570,23 @@ impl fmt::Debug for Response {
 }
 
 impl Response {
+    /// A response built by hand, for unit tests of code that reads responses.
+    pub fn new(
+        vendor: &'static str,
+        operation: &'static str,
+        status: StatusCode,
+        headers: HeaderMap,
+        body: impl Into<Bytes>,
+    ) -> Self {
+        Self {
+            vendor,
+            operation,
+            status,
+            headers,
+            body: body.into(),
+        }
+    }
+
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         self.status
@@ -604,8 +649,9 @@ fn redact_quoted(text: &str) -> String {
 }
 
 /// The default error-body reader: JSON `{"error":"code"}`, `{"error":{"code","message"}}`,
-/// `{"code","message"}`, OAuth's `error_description`, `Message`/`message`; otherwise the body as
-/// short text (HTML pages are not quoted).
+/// `{"code","message"}`, OAuth's `error_description`, `Message`/`message`, problem details
+/// (`{"title","detail"}`), a bare JSON string; otherwise the body as short text (HTML pages are
+/// not quoted).
 pub fn parse_error_body(body: &[u8]) -> (Option<String>, Option<String>) {
     use serde_json::Value;
     fn text(v: Option<&Value>) -> Option<String> {
@@ -620,6 +666,8 @@ pub fn parse_error_body(body: &[u8]) -> (Option<String>, Option<String>) {
             text(map.get("message"))
                 .or_else(|| text(map.get("Message")))
                 .or_else(|| text(map.get("error_description")))
+                .or_else(|| text(map.get("detail")))
+                .or_else(|| text(map.get("title")))
         };
         return match map.get("error") {
             Some(Value::Object(inner)) => (
@@ -629,6 +677,9 @@ pub fn parse_error_body(body: &[u8]) -> (Option<String>, Option<String>) {
             Some(v @ Value::String(_)) => (text(Some(v)), message()),
             _ => (text(map.get("code")), message()),
         };
+    }
+    if let Ok(Value::String(message)) = serde_json::from_slice::<Value>(body) {
+        return (None, Some(excerpt(&message, crate::error::EXCERPT_CHARS)));
     }
     let text = String::from_utf8_lossy(&body[..body.len().min(4 * 1024)]);
     let trimmed = text.trim();
@@ -717,6 +768,16 @@ mod tests {
             (Some("invalid_client".into()), Some("bad client".into()))
         );
         assert_eq!(p(r#"{"Message":"Denied"}"#), (None, Some("Denied".into())));
+        assert_eq!(
+            p(r#""User not found""#),
+            (None, Some("User not found".into()))
+        );
+        assert_eq!(
+            p(
+                r#"{"type":"about:blank","title":"Bad Request","status":400,"detail":"Failed to anonymize user data."}"#
+            ),
+            (None, Some("Failed to anonymize user data.".into()))
+        );
         assert_eq!(p("User not found"), (None, Some("User not found".into())));
         assert_eq!(p("<html><body>502</body></html>"), (None, None));
         assert_eq!(p(""), (None, None));

@@ -37,7 +37,9 @@ pub mod ratelimit;
 pub mod retry;
 
 pub use anonymizer::{Anonymizer, AnonymizerExt, Email};
-pub use auth::{Authorizer, Credential, IssuedToken, StaticCredential, TokenCache, TokenSource};
+pub use auth::{
+    Authorizer, Credential, IssuedToken, StaticCredential, TokenCache, TokenSource, token_error,
+};
 pub use error::{Error, Result, VendorReply};
 pub use http::{Call, HttpClient, HttpConfig, Response};
 pub use memory::MemoryAnonymizer;

@@ -11,7 +11,8 @@ use reqwest::header::{HeaderMap, RETRY_AFTER};
 /// or a broken connection when the request is idempotent, and after HTTP 408, 429, 500, 502, 503
 /// and 504. Never after any other 4xx. Waits grow with *decorrelated jitter* (each wait is drawn
 /// between the initial backoff and three times the previous wait, capped), bounded both by a count
-/// and by a total time budget. A `Retry-After` header (seconds or HTTP date) is honoured, capped at
+/// and by a total time budget per call, and by a retry budget shared by every clone of the client
+/// (see [`with_shared_budget`](Self::with_shared_budget)). A `Retry-After` header (seconds or HTTP date) is honoured, capped at
 /// [`max_retry_after`](Self::with_max_retry_after). A 429 without `Retry-After` waits at least
 /// [`rate_limited_backoff`](Self::with_rate_limited_backoff) (360Learning asks for about a second).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +23,7 @@ pub struct RetryPolicy {
     budget: Duration,
     max_retry_after: Duration,
     rate_limited_backoff: Duration,
+    shared_budget: u32,
 }
 
 impl Default for RetryPolicy {
@@ -35,6 +37,7 @@ impl Default for RetryPolicy {
             budget: Duration::from_secs(60),
             max_retry_after: Duration::from_secs(30),
             rate_limited_backoff: Duration::from_secs(1),
+            shared_budget: 500,
         }
     }
 }
@@ -84,6 +87,18 @@ impl RetryPolicy {
         self
     }
 
+    /// The size of the retry budget every clone of a client shares: each retry costs 5 tokens,
+    /// each success earns 1 back (default 500, i.e. 100 retries in a row before calls fail fast).
+    pub fn with_shared_budget(mut self, tokens: u32) -> Self {
+        self.shared_budget = tokens;
+        self
+    }
+
+    /// The size of the shared retry budget, in tokens.
+    pub fn shared_budget(&self) -> u32 {
+        self.shared_budget
+    }
+
     /// How many retries are allowed after the first attempt.
     pub fn max_retries(&self) -> u32 {
         self.max_retries
@@ -124,6 +139,49 @@ impl RetryPolicy {
             Some(asked) => jittered.max(asked.min(self.max_retry_after)),
             None => jittered,
         }
+    }
+}
+
+/// A retry budget shared by every clone of a client (as in the AWS SDKs): each retry spends
+/// tokens, each success earns one back, and when the budget is empty no request is retried until
+/// successes refill it. During an outage this turns "every call retries N times" into "calls fail
+/// fast", so a bulk run does not multiply the load on a vendor that is already failing.
+#[derive(Debug)]
+pub(crate) struct RetryBudget {
+    tokens: std::sync::atomic::AtomicU32,
+    capacity: u32,
+}
+
+/// What one retry costs from the budget.
+pub(crate) const RETRY_COST: u32 = 5;
+
+impl RetryBudget {
+    /// A full budget of `capacity` tokens.
+    pub(crate) fn new(capacity: u32) -> Self {
+        Self {
+            tokens: std::sync::atomic::AtomicU32::new(capacity),
+            capacity,
+        }
+    }
+
+    /// Take the cost of one retry; `false` (and nothing taken) when the budget cannot pay it.
+    pub(crate) fn try_spend(&self) -> bool {
+        use std::sync::atomic::Ordering;
+        self.tokens
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |t| {
+                t.checked_sub(RETRY_COST)
+            })
+            .is_ok()
+    }
+
+    /// A request succeeded: earn one token back, up to the capacity.
+    pub(crate) fn earn(&self) {
+        use std::sync::atomic::Ordering;
+        let _ = self
+            .tokens
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |t| {
+                (t < self.capacity).then_some(t + 1)
+            });
     }
 }
 
@@ -210,6 +268,22 @@ mod tests {
             let d = p.next_delay(None, Some(StatusCode::TOO_MANY_REQUESTS), None);
             assert!(d >= Duration::from_secs(1), "{d:?}");
         }
+    }
+
+    #[test]
+    fn the_retry_budget_drains_and_refills() {
+        let budget = RetryBudget::new(2 * RETRY_COST);
+        assert!(budget.try_spend());
+        assert!(budget.try_spend());
+        assert!(!budget.try_spend());
+        for _ in 0..RETRY_COST {
+            budget.earn();
+        }
+        assert!(budget.try_spend());
+        for _ in 0..100 {
+            budget.earn();
+        }
+        assert!(budget.try_spend() && budget.try_spend() && !budget.try_spend());
     }
 
     #[test]

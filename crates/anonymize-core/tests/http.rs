@@ -249,6 +249,27 @@ async fn the_time_budget_stops_retries() {
 }
 
 #[tokio::test]
+async fn the_shared_retry_budget_makes_an_outage_fail_fast() {
+    let server = MockServer::start_async().await;
+    let mock = server
+        .mock_async(|w, then| {
+            w.path("/thing");
+            then.status(503);
+        })
+        .await;
+    // Enough budget for one retry (5 tokens), shared by every clone.
+    let http = client(
+        &server,
+        HttpConfig::default().with_retry(fast_retry(3).with_shared_budget(5)),
+    );
+    let clone = http.clone();
+    assert!(http.execute(get(&http, "thing")).await.is_err());
+    mock.assert_calls(2);
+    assert!(clone.execute(get(&clone, "thing")).await.is_err());
+    mock.assert_calls(3);
+}
+
+#[tokio::test]
 async fn timeouts_are_retried_only_when_idempotent() {
     let server = MockServer::start_async().await;
     let slow = server
@@ -297,6 +318,8 @@ async fn connect_errors_are_retried_and_never_show_the_url() {
         .unwrap_err();
     assert!(matches!(err, Error::Transport { .. }), "{err:?}");
     assert!(err.is_retryable());
+    // The cause is in the message, so a log line or CLI says why.
+    assert!(err.to_string().contains("Connection refused"), "{err}");
     let mut shown = format!("{err} {err:?}");
     let mut source = std::error::Error::source(&err);
     while let Some(s) = source {
@@ -478,6 +501,44 @@ async fn a_second_401_is_unauthenticated() {
     assert!(err.aborts_batch());
     assert_eq!(issued.load(Ordering::SeqCst), 2);
     protected.assert_calls(2);
+}
+
+#[tokio::test]
+async fn a_refused_token_request_is_shared_by_waiting_callers() {
+    let server = MockServer::start_async().await;
+    let token = server
+        .mock_async(|w, then| {
+            w.method(POST).path("/token");
+            then.status(400)
+                .delay(Duration::from_millis(50))
+                .body(r#"{"error":"invalid_client"}"#);
+        })
+        .await;
+    let http = client(&server, HttpConfig::default().with_retry(fast_retry(2)));
+    let cache = TokenCache::new(FormTokenSource {
+        url: http.url(&["token"]),
+        secret: SecretString::from(SECRET),
+    });
+    let calls = (0..10).map(|_| {
+        let http = http.clone();
+        let cache = &cache;
+        async move {
+            http.execute(Call::new("read", Method::GET, http.url(&["protected"])).auth(cache))
+                .await
+        }
+    });
+    for result in futures_util::future::join_all(calls).await {
+        let err = result.unwrap_err();
+        // A refused token request stops a batch: it reads as refused credentials, not a rejection.
+        assert!(matches!(err, Error::Unauthenticated(_)), "{err:?}");
+        assert_eq!(err.code(), Some("invalid_client"));
+    }
+    token.assert_calls(1);
+    // A later call, after the failure, asks again (the credentials may have been fixed).
+    let _ = http
+        .execute(Call::new("read", Method::GET, http.url(&["protected"])).auth(&cache))
+        .await;
+    token.assert_calls(2);
 }
 
 #[tokio::test]
