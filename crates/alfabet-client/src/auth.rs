@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use anonymize_core::{Error, HttpClient, IssuedToken, Response, Result, TokenSource};
+use anonymize_core::{HttpClient, IssuedToken, Response, Result, TokenSource};
 use async_trait::async_trait;
 use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
@@ -38,24 +38,9 @@ impl TokenSource for PasswordGrant {
             ("username", self.username.expose_secret()),
             ("password", self.password.expose_secret()),
         ]);
-        let response = http.execute(call).await.map_err(token_error)?;
+        // A refused grant is mapped to a batch-stopping error by core (anonymize_core::token_error).
+        let response = http.execute(call).await?;
         read_token(&response)
-    }
-}
-
-/// What a failed token request means for the caller. A refused grant is a credential problem,
-/// whatever status the server picked (OAuth servers answer `400 invalid_grant`): it becomes
-/// [`Error::Unauthenticated`] so that a batch stops instead of failing every user the same way.
-/// A 404 means the base URL does not point at an Alfabet API server.
-fn token_error(error: Error) -> Error {
-    match error {
-        Error::Rejected(reply) => Error::Unauthenticated(reply),
-        Error::NotFound(reply) => Error::configuration(format!(
-            "no Alfabet token endpoint at the base URL (HTTP {}); the base URL should be the API \
-             server, e.g. https://host/AlfabetAPIServer",
-            reply.status().as_u16()
-        )),
-        other => other,
     }
 }
 

@@ -4,7 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use anonymize_core::reqwest::Method;
-use anonymize_core::{Call, Error, HttpClient, IssuedToken, Result, TokenSource};
+use anonymize_core::{Call, HttpClient, IssuedToken, Result, TokenSource};
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer};
@@ -76,7 +76,8 @@ impl TokenSource for ClientCredentials {
         let call = Call::new("fetch token", Method::POST, self.token_url.clone())
             .form(form)
             .idempotent(true);
-        let response = self.http.execute(call).await.map_err(credential_error)?;
+        // A refused request is mapped to a batch-stopping error by core (anonymize_core::token_error).
+        let response = self.http.execute(call).await?;
         let answer: TokenAnswer = response.json()?;
         let token = SecretString::from(answer.access_token);
         if token.expose_secret().is_empty() {
@@ -109,50 +110,11 @@ impl TokenSource for ClientCredentials {
     }
 }
 
-/// Every refusal of the token endpoint means no request can be authorized: OAuth servers answer
-/// bad client credentials with 400 `invalid_client` (RFC 6749 §5.2), which core would read as a
-/// per-request rejection. Map them to the errors that stop a batch.
-fn credential_error(error: Error) -> Error {
-    match error {
-        Error::Rejected(reply) => match reply.code() {
-            Some("invalid_scope" | "unauthorized_client") => Error::PermissionDenied(reply),
-            _ => Error::Unauthenticated(reply),
-        },
-        Error::NotFound(_) => Error::configuration(
-            "the token endpoint answered 404: check the issuer URL (the token is fetched from {issuer}/connect/token)",
-        ),
-        other => other,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-    use anonymize_core::VendorReply;
-    use anonymize_core::reqwest::StatusCode;
-
-    #[test]
-    fn token_endpoint_refusals_stop_batches() {
-        let reply = |code: &str| {
-            VendorReply::new(
-                "guardhouse",
-                "fetch token",
-                StatusCode::BAD_REQUEST,
-                Some(code.into()),
-                None,
-            )
-        };
-        let e = credential_error(Error::Rejected(reply("invalid_client")));
-        assert!(matches!(e, Error::Unauthenticated(_)) && e.aborts_batch());
-        let e = credential_error(Error::Rejected(reply("invalid_scope")));
-        assert!(matches!(e, Error::PermissionDenied(_)) && e.aborts_batch());
-        let e = credential_error(Error::NotFound(reply("x")));
-        assert!(matches!(e, Error::Configuration { .. }) && e.aborts_batch());
-        let e = credential_error(Error::Server(reply("x")));
-        assert!(matches!(e, Error::Server(_)));
-    }
 
     #[test]
     fn token_answer_shapes() {
