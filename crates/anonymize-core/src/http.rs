@@ -155,6 +155,16 @@ fn is_loopback(url: &Url) -> bool {
     }
 }
 
+/// `base` with `segments` appended, each percent-encoded as one path segment (a `/`, `?` or `#`
+/// inside a segment cannot change the path or add a query); the base's own path is kept.
+pub fn append_segments(base: &Url, segments: &[&str]) -> Url {
+    let mut url = base.clone();
+    if let Ok(mut path) = url.path_segments_mut() {
+        path.pop_if_empty().extend(segments);
+    }
+    url
+}
+
 /// A vendor's HTTP client: cheap to clone, every clone shares one connection pool.
 #[derive(Clone)]
 pub struct HttpClient {
@@ -250,11 +260,7 @@ impl HttpClient {
     /// The base URL with `segments` appended, each percent-encoded as one path segment (a `/` or
     /// `?` inside a segment cannot change the path or add a query).
     pub fn url(&self, segments: &[&str]) -> Url {
-        let mut url = self.inner.base.clone();
-        if let Ok(mut path) = url.path_segments_mut() {
-            path.pop_if_empty().extend(segments);
-        }
-        url
+        append_segments(&self.inner.base, segments)
     }
 
     /// Send `call`, with the rate limit, credential, retries and error mapping described in the

@@ -16,9 +16,8 @@ pub const SYSTEM_API_SCOPE: &str = "system_api";
 /// Fetches System API tokens with the client-credentials grant.
 ///
 /// The token endpoint lives at the issuer (`{issuer}/connect/token`), which may differ from the
-/// API base; it gets its own [`HttpClient`] (same settings) so the HTTPS rules apply to it too.
+/// API base; the client checks it with the same HTTPS rules and sends through the same pool.
 pub(crate) struct ClientCredentials {
-    pub(crate) http: HttpClient,
     pub(crate) token_url: Url,
     pub(crate) client_id: String,
     pub(crate) client_secret: SecretString,
@@ -60,7 +59,7 @@ fn seconds<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<u64>, 
 
 #[async_trait]
 impl TokenSource for ClientCredentials {
-    async fn fetch(&self, _api: &HttpClient) -> Result<IssuedToken> {
+    async fn fetch(&self, http: &HttpClient) -> Result<IssuedToken> {
         let mut form = vec![
             ("grant_type", "client_credentials"),
             ("client_id", self.client_id.as_str()),
@@ -77,7 +76,7 @@ impl TokenSource for ClientCredentials {
             .form(form)
             .idempotent(true);
         // A refused request is mapped to a batch-stopping error by core (anonymize_core::token_error).
-        let response = self.http.execute(call).await?;
+        let response = http.execute(call).await?;
         let answer: TokenAnswer = response.json()?;
         let token = SecretString::from(answer.access_token);
         if token.expose_secret().is_empty() {
@@ -134,14 +133,7 @@ mod tests {
 
     #[test]
     fn debug_hides_the_secret() {
-        let http = HttpClient::new(
-            "guardhouse",
-            Url::parse("https://tenant.example.com").unwrap(),
-            Default::default(),
-        )
-        .unwrap();
         let cc = ClientCredentials {
-            http,
             token_url: Url::parse("https://tenant.example.com/connect/token").unwrap(),
             client_id: "svc".into(),
             client_secret: SecretString::from("very-secret-value"),

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use anonymize_core::http::parse_error_body;
+use anonymize_core::http::append_segments;
 use anonymize_core::reqwest::{Method, StatusCode};
 use anonymize_core::{
     Anonymizer, Authorizer, BatchError, Call, Email, Error, Evidence, HttpClient, HttpConfig,
@@ -177,8 +177,7 @@ impl GuardhouseClientBuilder {
             return Err(Error::configuration("the page limit must be at least 1"));
         }
         let api_base = self.api_base.unwrap_or_else(|| self.issuer.clone());
-        let api = HttpClient::new(VENDOR, api_base, self.http.clone())?
-            .with_error_parser(parse_guardhouse_error);
+        let api = HttpClient::new(VENDOR, api_base, self.http)?;
         let auth: Arc<dyn Authorizer> = match credentials {
             Credentials::ClientCredentials {
                 client_id,
@@ -190,15 +189,11 @@ impl GuardhouseClientBuilder {
                 if client_secret.expose_secret().is_empty() {
                     return Err(Error::configuration("the client secret is empty"));
                 }
-                let token_http = if api.base() == &self.issuer {
-                    api.clone()
-                } else {
-                    HttpClient::new(VENDOR, self.issuer, self.http)?
-                        .with_error_parser(parse_guardhouse_error)
-                };
+                // The token endpoint lives at the issuer, which may differ from the API base:
+                // the same HTTPS rules apply to it, and the API client's connection pool serves both.
+                api.check_url(&self.issuer)?;
                 Arc::new(TokenCache::new(ClientCredentials {
-                    token_url: token_http.url(&["connect", "token"]),
-                    http: token_http,
+                    token_url: append_segments(&self.issuer, &["connect", "token"]),
                     client_id,
                     client_secret,
                     scope: self.scope.trim().to_owned(),
@@ -428,25 +423,6 @@ fn lookup_error(detail: &str) -> Error {
     }
 }
 
-/// Guardhouse's error bodies are short text (`User not found`); an ASP.NET server may also send
-/// the text as a JSON string (`"User not found"`) or a problem-details object
-/// (`{"title":…,"detail":…}`). Everything else is read by core's [`parse_error_body`].
-pub(crate) fn parse_guardhouse_error(body: &[u8]) -> (Option<String>, Option<String>) {
-    use serde_json::Value;
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::String(text)) => (None, Some(text)),
-        Ok(Value::Object(map)) => {
-            let (code, message) = parse_error_body(body);
-            let text = |key: &str| map.get(key).and_then(Value::as_str).map(str::to_owned);
-            (
-                code,
-                message.or_else(|| text("detail")).or_else(|| text("title")),
-            )
-        }
-        _ => parse_error_body(body),
-    }
-}
-
 #[async_trait]
 impl Anonymizer for GuardhouseClient {
     fn vendor(&self) -> &'static str {
@@ -479,9 +455,11 @@ mod tests {
 
     use super::*;
 
+    /// Guardhouse's error bodies are short text (`User not found`); an ASP.NET server may also
+    /// send the text as a JSON string or a problem-details object. Core's reader takes them all.
     #[test]
     fn error_bodies() {
-        let p = |s: &str| parse_guardhouse_error(s.as_bytes());
+        let p = |s: &str| anonymize_core::http::parse_error_body(s.as_bytes());
         assert_eq!(p("User not found"), (None, Some("User not found".into())));
         assert_eq!(
             p("\"Failed to anonymize user data.\""),
