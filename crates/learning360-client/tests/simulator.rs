@@ -1,5 +1,6 @@
 //! The client against the stateful simulator: the conformance suite, the erasure flow and its
 //! recovery, scopes, token expiry, pagination, the directory, and the published rate limits.
+#![cfg(feature = "testkit")]
 #![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;

@@ -8,6 +8,7 @@ use anonymize_core::secrecy::SecretString;
 use anonymize_core::{Email, Error, HttpConfig, RetryPolicy};
 use httpmock::Method::{GET, PUT};
 use httpmock::MockServer;
+#[cfg(feature = "testkit")]
 use learning360_client::testkit::Simulator;
 use learning360_client::v1::{V1Client, V1UserRef};
 use serde_json::json;
@@ -131,6 +132,7 @@ async fn v1_errors_keep_their_code_and_never_show_the_key() {
     put.assert_calls_async(2).await;
 }
 
+#[cfg(feature = "testkit")]
 #[tokio::test]
 async fn simulator_v1_and_its_v2_replacement() {
     let sim = Simulator::start().await;
