@@ -618,7 +618,8 @@ impl Learning360Client {
     }
 }
 
-/// What the vendor confirmed, free of personal data, with the pseudonymized user as the record.
+/// What the vendor confirmed, free of personal data, with the pseudonymized user as the record
+/// (minus the fields the vendor does not pseudonymize, which the warnings name).
 fn evidence(user: &User, delete_external_ids: bool) -> Evidence {
     let summary = if delete_external_ids {
         "deleted and pseudonymized (external ids deleted)"
@@ -626,7 +627,16 @@ fn evidence(user: &User, delete_external_ids: bool) -> Evidence {
         "deleted and pseudonymized (external ids kept)"
     };
     let mut evidence = Evidence::new(summary);
-    if let Ok(record) = serde_json::to_value(user) {
+    // The record is the pseudonymized user without the fields the vendor leaves in place (and
+    // without fields this crate does not know): evidence gets printed and logged, and must not
+    // carry personal data. `erase_user` returns the complete user.
+    let mut record = user.clone();
+    record.job = None;
+    record.organization = None;
+    record.phone = None;
+    record.custom = None;
+    record.extra.clear();
+    if let Ok(record) = serde_json::to_value(&record) {
         evidence = evidence.with_record(record);
     }
     let kept = user.personal_fields_present();

@@ -127,6 +127,10 @@ async fn erasure_deletes_then_pseudonymizes_and_drops_external_ids() {
     assert_eq!(record["_id"], id.to_string());
     assert_eq!(record["status"], "deleted");
     assert!(!record.to_string().contains("jane"));
+    // The phone the vendor keeps is named in a warning, never copied into the evidence.
+    assert!(record.get("phone").is_none());
+    assert!(!format!("{:?}", out[0].outcome).contains("+33"));
+    assert_eq!(stored.phone.as_deref(), Some("+33123456789"));
     // The vendor leaves the phone number: the evidence says so.
     assert!(
         evidence.warnings.iter().any(|w| w.contains("phone")),

@@ -149,6 +149,19 @@ async fn simulator_v1_and_its_v2_replacement() {
     assert!(r.query.is_none());
     assert!(!sim.user(&jane).unwrap().mail.unwrap().contains("jane"));
 
+    // Query credentials (discouraged, opt-in) work too.
+    let (company, key) = sim.v1_credentials();
+    let in_query = V1Client::builder(sim.url())
+        .company_id(company)
+        .api_key(key)
+        .credentials_in_query(true)
+        .build()
+        .unwrap();
+    assert_eq!(in_query.list_users().await.unwrap().len(), 1);
+    let r = sim.requests().pop().unwrap();
+    assert!(r.header("x-apikey").is_none());
+    assert!(r.query.unwrap().contains("apiKey="));
+
     // Wrong key: refused.
     let (company, _) = sim.v1_credentials();
     let bad = V1Client::builder(sim.url())
