@@ -42,6 +42,21 @@ pub const READS_PER_SECOND: u32 = 50;
 /// The vendor's published write limit (POST, PUT, PATCH, DELETE), per company.
 pub const WRITES_PER_SECOND: u32 = 10;
 
+/// The window the default client-side limits count over: the vendor's one second plus a 10 %
+/// margin. The vendor counts *arrivals*; a request that waited on the network a little longer than
+/// the next one would otherwise land in the same second as it, and get a 429.
+pub const DEFAULT_LIMIT_WINDOW: Duration = Duration::from_millis(1100);
+
+/// The default read limit: [`READS_PER_SECOND`] per [`DEFAULT_LIMIT_WINDOW`].
+pub fn default_read_limit() -> RateLimit {
+    RateLimit::new(READS_PER_SECOND, DEFAULT_LIMIT_WINDOW)
+}
+
+/// The default write limit: [`WRITES_PER_SECOND`] per [`DEFAULT_LIMIT_WINDOW`].
+pub fn default_write_limit() -> RateLimit {
+    RateLimit::new(WRITES_PER_SECOND, DEFAULT_LIMIT_WINDOW)
+}
+
 /// How many e-mail addresses go into one `mail[in][]` query.
 pub(crate) const MAIL_IN_CHUNK: usize = 50;
 
@@ -152,14 +167,15 @@ impl Learning360ClientBuilder {
         self
     }
 
-    /// The client-side limit for reads (GET); default 50 per second, the vendor's limit.
+    /// The client-side limit for reads (GET); default [`default_read_limit`]: the vendor's 50
+    /// per second, counted over 1.1 s for network jitter.
     pub fn read_limit(mut self, limit: RateLimit) -> Self {
         self.read_limit = limit;
         self
     }
 
-    /// The client-side limit for writes (POST, PUT, DELETE, token requests included); default 10
-    /// per second, the vendor's limit.
+    /// The client-side limit for writes (POST, PUT, DELETE, token requests included); default
+    /// [`default_write_limit`]: the vendor's 10 per second, counted over 1.1 s for network jitter.
     pub fn write_limit(mut self, limit: RateLimit) -> Self {
         self.write_limit = limit;
         self
@@ -316,8 +332,8 @@ impl Learning360Client {
             base: base_url,
             credentials: None,
             http_config: HttpConfig::default(),
-            read_limit: RateLimit::per_second(READS_PER_SECOND),
-            write_limit: RateLimit::per_second(WRITES_PER_SECOND),
+            read_limit: default_read_limit(),
+            write_limit: default_write_limit(),
             delete_external_ids: true,
             concurrency: 4,
             directory: None,

@@ -77,8 +77,9 @@ pub mod testkit;
 pub mod v1;
 
 pub use client::{
-    API_VERSION, EU_BASE_URL, Learning360Client, Learning360ClientBuilder, PageStream,
-    READS_PER_SECOND, US_BASE_URL, UserStream, VENDOR, WRITES_PER_SECOND,
+    API_VERSION, DEFAULT_LIMIT_WINDOW, EU_BASE_URL, Learning360Client, Learning360ClientBuilder,
+    PageStream, READS_PER_SECOND, US_BASE_URL, UserStream, VENDOR, WRITES_PER_SECOND,
+    default_read_limit, default_write_limit,
 };
 pub use directory::{Directory, DirectoryEntry, DirectoryOptions};
 pub use filter::UserFilter;

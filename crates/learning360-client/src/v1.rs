@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use url::Url;
 
-use crate::client::{READS_PER_SECOND, VENDOR, WRITES_PER_SECOND};
+use crate::client::{VENDOR, default_read_limit, default_write_limit};
 use crate::ids::UserId;
 use crate::model::V1PseudonymizeResponse;
 
@@ -194,7 +194,8 @@ impl V1ClientBuilder {
         self
     }
 
-    /// Client-side limits (default: the v2 limits, 50 reads/s and 10 writes/s, assumed to apply).
+    /// Client-side limits (default: the v2 limits, 50 reads/s and 10 writes/s with the same 10 %
+    /// margin, assumed to apply to v1 too).
     pub fn rate_limits(mut self, reads: RateLimit, writes: RateLimit) -> Self {
         self.read_limit = reads;
         self.write_limit = writes;
@@ -243,8 +244,8 @@ impl V1Client {
             api_key: None,
             in_query: false,
             http_config: HttpConfig::default(),
-            read_limit: RateLimit::per_second(READS_PER_SECOND),
-            write_limit: RateLimit::per_second(WRITES_PER_SECOND),
+            read_limit: default_read_limit(),
+            write_limit: default_write_limit(),
         }
     }
 
