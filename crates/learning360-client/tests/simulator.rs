@@ -584,3 +584,54 @@ async fn published_rate_limits_are_respected() {
     let _ = unpaced.anonymize(&more).await;
     assert!(sim.rate_limited_count() > 0);
 }
+
+/// Any mix of existing, missing, malformed, rejected and repeated ids (in any case) gets exactly
+/// one outcome per distinct input, in order, with the right label.
+#[test]
+fn every_input_gets_exactly_one_outcome() {
+    use proptest::prelude::*;
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (sim, client, pool) = rt.block_on(async {
+        let sim = Simulator::start().await;
+        // Not a rate-limit test: let it run fast.
+        sim.set_rate_limits(None, None);
+        let a = sim.add_user("a@example.com");
+        let b = sim.add_user("b@example.com");
+        let owner = sim.add_owner("owner@example.com");
+        let client = sim
+            .client_builder()
+            .write_limit(RateLimit::per_second(10_000))
+            .read_limit(RateLimit::per_second(10_000))
+            .build()
+            .unwrap();
+        let pool: Vec<(String, &'static str)> = vec![
+            (a.to_string(), "anonymized"),
+            (b.to_string().to_uppercase(), "anonymized"),
+            ("ffffffffffffffffffffffff".into(), "not_found"),
+            ("xyz".into(), "invalid"),
+            (String::new(), "invalid"),
+            (owner.to_string(), "rejected"),
+        ];
+        (sim, client, pool)
+    });
+    proptest!(ProptestConfig::with_cases(24), |(picks in proptest::collection::vec(0..6usize, 0..10))| {
+        let ids: Vec<String> = picks.iter().map(|&i| pool[i].0.clone()).collect();
+        let out = rt.block_on(client.anonymize(&ids)).unwrap();
+        let got: Vec<&str> = out.iter().map(|o| o.id.as_str()).collect();
+        prop_assert_eq!(got, anonymize_core::distinct(&ids));
+        for o in &out {
+            let want = pool.iter().find(|(id, _)| *id == o.id).unwrap().1;
+            prop_assert_eq!(o.outcome.label(), want);
+        }
+    });
+    // Many cases, each sending the erasures for its existing ids.
+    assert!(
+        sim.count("PUT", "/api/v2/users/") > 5,
+        "{}",
+        sim.count("PUT", "/")
+    );
+}
