@@ -109,6 +109,7 @@ enum Credentials {
 }
 
 /// Builds a [`Learning360Client`]; start with [`Learning360Client::builder`].
+#[must_use = "a builder does nothing until .build()"]
 pub struct Learning360ClientBuilder {
     base: Url,
     credentials: Option<Credentials>,

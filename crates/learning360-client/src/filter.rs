@@ -24,6 +24,7 @@ use crate::model::UserStatus;
 /// assert!(!format!("{filter:?}").contains("jane"));
 /// ```
 #[derive(Clone, Default, PartialEq, Eq)]
+#[must_use]
 pub struct UserFilter {
     mail_eq: Option<Email>,
     mail_in: Vec<Email>,

@@ -144,6 +144,7 @@ impl fmt::Debug for V1Client {
 }
 
 /// Builds a [`V1Client`].
+#[must_use = "a builder does nothing until .build()"]
 pub struct V1ClientBuilder {
     base: Url,
     company_id: Option<String>,
