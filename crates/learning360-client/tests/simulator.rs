@@ -635,3 +635,58 @@ fn every_input_gets_exactly_one_outcome() {
         sim.count("PUT", "/")
     );
 }
+
+#[tokio::test]
+async fn concurrent_lookups_share_one_refresh_and_a_failed_refresh_keeps_the_entries() {
+    let sim = Simulator::start().await;
+    let ids = sim.add_many(0, 8);
+    let dir = Directory::default();
+    let client = sim.client_builder().directory(dir.clone()).build().unwrap();
+    let lookups = (0..8).map(|i| {
+        let client = client.clone();
+        async move {
+            client
+                .user_id_for_email(&Email::parse(&format!("user{i}@example.com")).unwrap())
+                .await
+                .unwrap()
+        }
+    });
+    let found = futures_util::future::join_all(lookups).await;
+    assert_eq!(found, ids.iter().copied().map(Some).collect::<Vec<_>>());
+    assert_eq!(
+        sim.count("GET", "/api/v2/users"),
+        1,
+        "one refresh for eight look-ups"
+    );
+
+    // The vendor fails every retry of the next refresh: the old entries stay usable.
+    sim.faults().fail_next(4, 500, r#"{"error":"internal"}"#);
+    let err = client.refresh_directory().await.unwrap_err();
+    assert!(matches!(err, Error::Server(_)), "{err:?}");
+    assert_eq!(dir.len(), 8);
+    assert!(
+        dir.lookup(&Email::parse("user3@example.com").unwrap())
+            .is_some()
+    );
+}
+
+#[tokio::test]
+async fn unknown_routes_answer_404() {
+    let sim = Simulator::start().await;
+    assert_eq!(reqwest_free_get(&sim, "/api/v3/whatever").await, 404);
+    assert_eq!(reqwest_free_get(&sim, "/").await, 404);
+}
+
+/// A GET without any client logic, through core's HttpClient (no credential).
+async fn reqwest_free_get(sim: &Simulator, path: &str) -> u16 {
+    use anonymize_core::http::Call;
+    use anonymize_core::reqwest::Method;
+    let http =
+        anonymize_core::HttpClient::new("learning360", sim.url(), Simulator::fast_http_config())
+            .unwrap();
+    let url = sim.url().join(path).unwrap();
+    match http.execute(Call::new("probe", Method::GET, url)).await {
+        Ok(r) => r.status().as_u16(),
+        Err(e) => e.status().map(|s| s.as_u16()).unwrap_or(0),
+    }
+}
