@@ -331,7 +331,20 @@ impl Directory {
         if result.is_err() {
             let _ = fs::remove_file(&tmp);
         }
-        result
+        result?;
+        // Make the rename itself durable (best effort: not every platform can sync a directory).
+        #[cfg(unix)]
+        if let Some(parent) = path.parent() {
+            let parent = if parent.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                parent
+            };
+            if let Ok(dir) = File::open(parent) {
+                let _ = dir.sync_all();
+            }
+        }
+        Ok(())
     }
 
     fn write_to(&self, tmp: &Path) -> io::Result<()> {
