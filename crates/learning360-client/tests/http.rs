@@ -631,3 +631,42 @@ async fn malformed_ids_are_invalid_and_never_sent() {
     }
     any.assert_calls_async(0).await;
 }
+
+#[tokio::test]
+async fn the_older_deleted_flag_lets_the_flow_skip_the_delete() {
+    let server = MockServer::start_async().await;
+    token_mock(&server).await;
+    server
+        .mock_async(|when, then| {
+            when.method(GET).path("/api/v2/users");
+            then.status(200).json_body(json!([
+                {"_id": ID, "mail": "old@example.com", "deleted": true}
+            ]));
+        })
+        .await;
+    let delete = server
+        .mock_async(|when, then| {
+            when.method(DELETE);
+            then.status(204);
+        })
+        .await;
+    let pseudo = server
+        .mock_async(|when, then| {
+            when.method(PUT)
+                .path(format!("/api/v2/users/{ID}/pseudonymize"));
+            then.status(200).json_body(user_json("deleted"));
+        })
+        .await;
+    let client = Learning360Client::builder(Url::parse(&server.base_url()).unwrap())
+        .client_credentials("my-client", SecretString::from(SECRET))
+        .http_config(fast())
+        .directory(learning360_client::Directory::default())
+        .build()
+        .unwrap();
+    let email = anonymize_core::Email::parse("OLD@example.com").unwrap();
+    assert_eq!(client.user_id_for_email(&email).await.unwrap(), Some(id()));
+    assert!(client.directory().unwrap().knows_deleted(&id()));
+    client.erase_user(&id()).await.unwrap();
+    delete.assert_calls_async(0).await;
+    pseudo.assert_calls_async(1).await;
+}
