@@ -690,3 +690,22 @@ async fn reqwest_free_get(sim: &Simulator, path: &str) -> u16 {
         Err(e) => e.status().map(|s| s.as_u16()).unwrap_or(0),
     }
 }
+
+#[tokio::test]
+async fn simulator_debug_output_hides_tokens_and_personal_data() {
+    use anonymize_core::secrecy::ExposeSecret;
+    let sim = Simulator::start().await;
+    let new = NewUser::new("jane@example.com")
+        .names("Jane", "Doe")
+        .phone("+3312");
+    assert!(!format!("{new:?}").contains("jane"));
+    let id = sim.add(new);
+    sim.client().get_user(&id).await.unwrap();
+    let requests = sim.requests();
+    let bearer = requests[1].header("authorization").unwrap().to_owned();
+    assert!(bearer.starts_with("Bearer "));
+    let shown = format!("{requests:?} {sim:?}");
+    assert!(!shown.contains(&bearer[7..]), "{shown}");
+    assert!(!shown.contains(sim.client_secret().expose_secret()));
+    assert!(!format!("{:?}", sim.user(&id).unwrap()).contains("Jane"));
+}
