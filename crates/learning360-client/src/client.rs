@@ -306,12 +306,9 @@ impl TokenSource for ClientCredentials {
         .rate_limited(&self.writes)
         // Asking for a token twice has no side effect.
         .idempotent(true);
-        let response = http.execute(call).await.map_err(|e| match e {
-            // A refused grant (invalid_request, unsupported_grant_type): no request of this
-            // client can succeed, so it is an authentication failure that stops a batch.
-            Error::Rejected(reply) => Error::Unauthenticated(reply),
-            other => other,
-        })?;
+        // A refused grant (400 invalid_request / unsupported_grant_type, 401 invalid_client)
+        // becomes Unauthenticated in core's TokenCache (`token_error`): it stops a batch.
+        let response = http.execute(call).await?;
         let answer: TokenAnswer = response.json()?;
         let raw: Option<serde_json::Value> = answer.expires_in;
         let expires_in = parse_expires_in(raw.as_ref()).map_err(|()| {

@@ -670,3 +670,26 @@ async fn the_older_deleted_flag_lets_the_flow_skip_the_delete() {
     delete.assert_calls_async(0).await;
     pseudo.assert_calls_async(1).await;
 }
+
+#[tokio::test]
+async fn concurrent_calls_with_refused_credentials_send_one_token_request() {
+    let server = MockServer::start_async().await;
+    let token = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/api/v2/oauth2/token");
+            then.status(401)
+                .json_body(json!({"error": "invalid_client"}));
+        })
+        .await;
+    let c = client(&server);
+    let calls = (0..10).map(|_| {
+        let c = c.clone();
+        async move { c.get_user(&id()).await }
+    });
+    for r in futures_util::future::join_all(calls).await {
+        let err = r.unwrap_err();
+        assert!(matches!(err, Error::Unauthenticated(_)));
+        assert_eq!(err.code(), Some("invalid_client"));
+    }
+    token.assert_calls_async(1).await;
+}
