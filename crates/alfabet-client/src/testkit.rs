@@ -27,7 +27,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use anonymize_core::faults::{Fault, Faults};
+use anonymize_core::faults::Faults;
+use anonymize_core::testkit::{Frontdoor, header};
 use anonymize_core::{HttpConfig, RetryPolicy};
 use httpmock::MockServer;
 use httpmock::prelude::{HttpMockRequest, HttpMockResponse};
@@ -110,7 +111,6 @@ struct State {
     rejected_shape: RejectedShape,
     count_offset: i64,
     answer_fields: Map<String, Value>,
-    requests: usize,
     token_requests: usize,
     anonymize_requests: Vec<Vec<String>>,
 }
@@ -119,7 +119,7 @@ struct State {
 pub struct Simulator {
     server: MockServer,
     state: Arc<Mutex<State>>,
-    faults: Faults,
+    front: Frontdoor,
 }
 
 impl fmt::Debug for Simulator {
@@ -146,21 +146,16 @@ impl Simulator {
             rejected_shape: RejectedShape::default(),
             count_offset: 0,
             answer_fields: Map::new(),
-            requests: 0,
             token_requests: 0,
             anonymize_requests: Vec::new(),
         }));
-        let faults = Faults::new();
-        let (shared, injected) = (state.clone(), faults.clone());
-        server
-            .mock_async(move |_when, then| {
-                then.respond_with(move |req| handle(&shared, &injected, req));
-            })
-            .await;
+        let front = Frontdoor::new();
+        let shared = state.clone();
+        front.mount(&server, move |req| handle(&shared, req)).await;
         Self {
             server,
             state,
-            faults,
+            front,
         }
     }
 
@@ -287,12 +282,12 @@ impl Simulator {
     /// The fault queue: fail the next N requests with a status, answer 429 with `Retry-After`,
     /// or delay answers. Faults apply to every request, token requests included.
     pub fn faults(&self) -> &Faults {
-        &self.faults
+        self.front.faults()
     }
 
     /// How many requests the simulator received, of any kind.
     pub fn requests_received(&self) -> usize {
-        self.state().requests
+        self.front.requests_received()
     }
 
     /// How many token requests it received.
@@ -345,31 +340,7 @@ fn reply(status: u16, body: Value) -> HttpMockResponse {
         .build()
 }
 
-fn header<'a>(req: &'a HttpMockRequest, name: &str) -> Option<&'a str> {
-    req.headers_vec()
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
-}
-
-fn handle(state: &Mutex<State>, faults: &Faults, req: &HttpMockRequest) -> HttpMockResponse {
-    lock(state).requests += 1;
-    match faults.take() {
-        Some(Fault::Status {
-            status,
-            body,
-            retry_after,
-        }) => {
-            let mut response = HttpMockResponse::builder().status(status).body(body);
-            if let Some(value) = retry_after {
-                response = response.header("retry-after", value);
-            }
-            return response.build();
-        }
-        // The server's own thread answers; sleeping there is what a slow server does.
-        Some(Fault::Delay(delay)) => std::thread::sleep(delay),
-        _ => {}
-    }
+fn handle(state: &Mutex<State>, req: &HttpMockRequest) -> HttpMockResponse {
     let uri = req.uri();
     let route = uri.path().strip_prefix(BASE_PATH);
     let method = req.method_str().to_ascii_uppercase();

@@ -35,6 +35,8 @@ pub mod memory;
 pub mod outcome;
 pub mod ratelimit;
 pub mod retry;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 
 pub use anonymizer::{Anonymizer, AnonymizerExt, Email};
 pub use auth::{

@@ -29,7 +29,8 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use anonymize_core::faults::{Fault, Faults};
+use anonymize_core::faults::Faults;
+use anonymize_core::testkit::{Frontdoor, header};
 use anonymize_core::{HttpConfig, RetryPolicy};
 use httpmock::{HttpMockRequest, HttpMockResponse, MockServer};
 use secrecy::SecretString;
@@ -157,7 +158,6 @@ struct State {
     users: BTreeMap<UserId, SimUser>,
     next_user_id: u64,
     serial: u64,
-    requests: usize,
     token_requests: usize,
     anonymize_calls: Vec<AnonymizeCall>,
 }
@@ -168,7 +168,7 @@ struct State {
 pub struct Simulator {
     server: MockServer,
     state: Arc<Mutex<State>>,
-    faults: Faults,
+    front: Frontdoor,
     client_id: String,
     client_secret: String,
 }
@@ -214,22 +214,16 @@ impl Simulator {
             users: BTreeMap::new(),
             next_user_id: 101,
             serial: 0,
-            requests: 0,
             token_requests: 0,
             anonymize_calls: Vec::new(),
         }));
-        let faults = Faults::new();
-        let (shared, queue) = (state.clone(), faults.clone());
-        server
-            .mock_async(move |when, then| {
-                when.any_request();
-                then.respond_with(move |req: &HttpMockRequest| handle(&shared, &queue, req));
-            })
-            .await;
+        let front = Frontdoor::new();
+        let shared = state.clone();
+        front.mount(&server, move |req| handle(&shared, req)).await;
         Self {
             server,
             state,
-            faults,
+            front,
             client_id,
             client_secret,
         }
@@ -388,12 +382,12 @@ impl Simulator {
 
     /// The fault queue: what the next requests do instead of answering normally.
     pub fn faults(&self) -> &Faults {
-        &self.faults
+        self.front.faults()
     }
 
     /// How many requests arrived (token requests included).
     pub fn requests_received(&self) -> usize {
-        self.state().requests
+        self.front.requests_received()
     }
 
     /// How many token requests arrived.
@@ -457,23 +451,7 @@ fn empty(status: u16) -> HttpMockResponse {
     HttpMockResponse::builder().status(status).build()
 }
 
-fn handle(state: &Mutex<State>, faults: &Faults, req: &HttpMockRequest) -> HttpMockResponse {
-    lock(state).requests += 1;
-    match faults.take() {
-        Some(Fault::Status {
-            status,
-            body,
-            retry_after,
-        }) => {
-            let mut answer = HttpMockResponse::builder().status(status).body(body);
-            if let Some(value) = retry_after {
-                answer = answer.header("retry-after", value);
-            }
-            return answer.build();
-        }
-        Some(Fault::Delay(delay)) => std::thread::sleep(delay),
-        Some(_) | None => {}
-    }
+fn handle(state: &Mutex<State>, req: &HttpMockRequest) -> HttpMockResponse {
     let uri = req.uri();
     let segments: Vec<&str> = uri.path().trim_matches('/').split('/').collect();
     let method = req.method_str().to_ascii_uppercase();
@@ -508,13 +486,6 @@ fn handle(state: &Mutex<State>, faults: &Faults, req: &HttpMockRequest) -> HttpM
         }
         _ => text(404, "Not Found"),
     }
-}
-
-fn header<'r>(req: &'r HttpMockRequest, name: &str) -> Option<&'r str> {
-    req.headers_vec()
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
 }
 
 impl State {

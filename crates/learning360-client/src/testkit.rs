@@ -19,7 +19,8 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use anonymize_core::faults::{Fault, Faults};
+use anonymize_core::faults::Faults;
+use anonymize_core::testkit::Frontdoor;
 use anonymize_core::{HttpConfig, RetryPolicy};
 use httpmock::{HttpMockRequest, HttpMockResponse, MockServer};
 use secrecy::SecretString;
@@ -200,7 +201,7 @@ struct State {
 pub struct Simulator {
     server: MockServer,
     state: Arc<Mutex<State>>,
-    faults: Faults,
+    front: Frontdoor,
 }
 
 impl fmt::Debug for Simulator {
@@ -256,18 +257,13 @@ impl Simulator {
             v1_key: V1_KEY.to_owned(),
             requests: Vec::new(),
         }));
-        let faults = Faults::new();
-        let (s, f) = (state.clone(), faults.clone());
-        server
-            .mock_async(|when, then| {
-                when.any_request();
-                then.respond_with(move |req: &HttpMockRequest| handle(&s, &f, req));
-            })
-            .await;
+        let front = Frontdoor::new();
+        let shared = state.clone();
+        front.mount(&server, move |req| handle(&shared, req)).await;
         Self {
             server,
             state,
-            faults,
+            front,
         }
     }
 
@@ -480,10 +476,11 @@ impl Simulator {
 
     /// How many requests were received (all routes, faults included).
     pub fn requests_received(&self) -> usize {
-        self.state().requests.len()
+        self.front.requests_received()
     }
 
-    /// Every request received, in order.
+    /// Every request that reached the simulator's routes, in order (a request answered by an
+    /// injected fault never reaches them).
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.state().requests.clone()
     }
@@ -499,7 +496,7 @@ impl Simulator {
 
     /// The fault queue: fail the next N calls, 429 with `Retry-After`, delays.
     pub fn faults(&self) -> &Faults {
-        &self.faults
+        self.front.faults()
     }
 }
 
@@ -592,7 +589,7 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn handle(state: &Mutex<State>, faults: &Faults, req: &HttpMockRequest) -> HttpMockResponse {
+fn handle(state: &Mutex<State>, req: &HttpMockRequest) -> HttpMockResponse {
     let uri = req.uri();
     let method = req.method_str().to_ascii_uppercase();
     let path = uri.path().to_owned();
@@ -609,25 +606,6 @@ fn handle(state: &Mutex<State>, faults: &Faults, req: &HttpMockRequest) -> HttpM
         headers,
     };
     lock(state).requests.push(recorded.clone());
-
-    match faults.take() {
-        Some(Fault::Status {
-            status,
-            body,
-            retry_after,
-        }) => {
-            let mut b = HttpMockResponse::builder()
-                .status(status)
-                .header("content-type", "application/json")
-                .body(body);
-            if let Some(ra) = retry_after {
-                b = b.header("retry-after", ra);
-            }
-            return b.build();
-        }
-        Some(Fault::Delay(d)) => std::thread::sleep(d),
-        Some(_) | None => {}
-    }
 
     let segments: Vec<String> = path
         .split('/')
