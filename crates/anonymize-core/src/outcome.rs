@@ -10,7 +10,10 @@ use futures_util::StreamExt;
 use crate::error::Error;
 
 /// What the vendor confirmed when it anonymized a user.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// `Debug` does not print the [`record`](Self::record) (only whether there is one): a vendor's
+/// record may still hold fields it does not anonymize. Read the field itself where you need it.
+#[derive(Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Evidence {
     /// A short summary, free of personal data (e.g. `HTTP 204`, `status Archived`).
@@ -19,6 +22,16 @@ pub struct Evidence {
     pub record: Option<serde_json::Value>,
     /// Anything the caller should look at (e.g. a count that disagrees with the refs sent).
     pub warnings: Vec<String>,
+}
+
+impl fmt::Debug for Evidence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Evidence")
+            .field("summary", &self.summary)
+            .field("record", &self.record.as_ref().map(|_| "<not shown>"))
+            .field("warnings", &self.warnings)
+            .finish()
+    }
 }
 
 impl Evidence {
@@ -242,6 +255,14 @@ mod tests {
     use super::*;
     use crate::error::VendorReply;
     use reqwest::StatusCode;
+
+    #[test]
+    fn evidence_debug_does_not_print_the_record() {
+        let e = Evidence::new("ok").with_record(serde_json::json!({"phone": "+33 6 12 34 56 78"}));
+        let shown = format!("{e:?}");
+        assert!(!shown.contains("+33"), "{shown}");
+        assert!(shown.contains("<not shown>"));
+    }
 
     #[test]
     fn distinct_keeps_first_order() {
