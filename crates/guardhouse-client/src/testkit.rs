@@ -237,7 +237,7 @@ impl Simulator {
 
     /// A builder already set up with this simulator's URL and client credentials and a fast
     /// retry policy ([`fast_retry`]), to adjust before building.
-    pub fn builder(&self) -> GuardhouseClientBuilder {
+    pub fn client_builder(&self) -> GuardhouseClientBuilder {
         GuardhouseClient::builder(self.url())
             .client_credentials(
                 self.client_id.clone(),
@@ -246,12 +246,12 @@ impl Simulator {
             .http_config(HttpConfig::default().with_retry(fast_retry()))
     }
 
-    /// A client for this simulator (see [`builder`](Self::builder)).
+    /// A client for this simulator (see [`client_builder`](Self::client_builder)).
     ///
     /// # Panics
     /// Never in practice: the settings are fixed and valid.
     pub fn client(&self) -> GuardhouseClient {
-        self.builder()
+        self.client_builder()
             .build()
             .unwrap_or_else(|e| panic!("the simulator's client settings are valid: {e}"))
     }

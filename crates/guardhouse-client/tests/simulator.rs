@@ -84,7 +84,7 @@ async fn fixture() -> SimFixture {
     );
     let rejected =
         sim.add_unanonymizable_user("owner@example.com", "Olga", "Owner", UserStatus::Active);
-    let client = sim.builder().page_size(1).build().unwrap();
+    let client = sim.client_builder().page_size(1).build().unwrap();
     SimFixture {
         sim,
         client,
@@ -138,7 +138,7 @@ async fn the_options_reach_the_server() {
     let sim = Simulator::start().await;
     let jane = sim.add_user("jane@example.com", "Jane", "Doe", UserStatus::Active);
     let options = AnonymizeOptions::default().trigger_webhook(true);
-    sim.builder()
+    sim.client_builder()
         .anonymize_options(options)
         .build()
         .unwrap()
@@ -380,7 +380,7 @@ async fn search_is_partial_case_insensitive_and_paged() {
 async fn verification_on_the_simulator_reads_back_archived() {
     let sim = Simulator::start().await;
     let jane = sim.add_user("jane@example.com", "Jane", "Doe", UserStatus::Active);
-    let client = sim.builder().verify_archived(true).build().unwrap();
+    let client = sim.client_builder().verify_archived(true).build().unwrap();
     let out = client.anonymize(&[jane.to_string()]).await.unwrap();
     assert_eq!(
         out[0].outcome.to_string(),
@@ -454,7 +454,7 @@ async fn the_simulator_and_its_client_hide_secrets() {
     let secret = sim.client_secret().expose_secret().to_owned();
     assert!(!format!("{sim:?}").contains(&secret));
     assert!(!format!("{:?}", sim.client()).contains(&secret));
-    assert!(!format!("{:?}", sim.builder()).contains(&secret));
+    assert!(!format!("{:?}", sim.client_builder()).contains(&secret));
     let jane = sim.add_user("jane@example.com", "Jane", "Doe", UserStatus::Active);
     let shown = format!(
         "{:?} {:?}",
