@@ -13,17 +13,15 @@
 //!
 //! Prints one line per argument: the argument, a TAB, and `anonymized`, `not_found`,
 //! `rejected`, `failed` or `invalid` (malformed, never sent), followed by details. Exits 0 when
-//! every argument got an outcome, 1 when the run itself failed (e.g. credentials refused; the
-//! lines of the refs already done are still printed), 2 on bad usage or settings.
-#![allow(clippy::print_stdout)]
-
-use std::collections::HashMap;
+//! every argument got an outcome, 1 when the run itself failed (credentials refused, server
+//! unreachable; every argument still gets its line), 2 on bad usage or settings.
+use std::io::Write;
 use std::process::ExitCode;
 
 use alfabet_client::AlfabetClient;
+use anonymize_core::cli::{EXIT_USAGE, erase_args};
 use anonymize_core::secrecy::SecretString;
 use anonymize_core::url::Url;
-use anonymize_core::{Anonymizer, Outcome};
 
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
@@ -57,35 +55,21 @@ fn client() -> Result<AlfabetClient, String> {
 #[tokio::main]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
     if args.is_empty() {
-        eprintln!("usage: cargo run --example alfabet -- <REFSTR>...   (see the example's docs)");
-        return ExitCode::from(2);
+        let _ = writeln!(
+            err,
+            "usage: cargo run --example alfabet -- <REFSTR>...   (see the example's docs)"
+        );
+        return ExitCode::from(EXIT_USAGE);
     }
     let client = match client() {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("alfabet: {e}");
-            return ExitCode::from(2);
+            let _ = writeln!(err, "alfabet: {e}");
+            return ExitCode::from(EXIT_USAGE);
         }
     };
-    let (outcomes, stopped) = match client.anonymize(&args).await {
-        Ok(outcomes) => (outcomes, None),
-        Err(batch) => (batch.completed, Some((batch.error, batch.not_attempted))),
-    };
-    let by_id: HashMap<String, Outcome> = outcomes.into_iter().map(|o| (o.id, o.outcome)).collect();
-    for arg in &args {
-        if let Some(outcome) = by_id.get(arg) {
-            println!("{arg}\t{outcome}");
-        }
-    }
-    match stopped {
-        None => ExitCode::SUCCESS,
-        Some((error, not_attempted)) => {
-            eprintln!(
-                "alfabet: stopped: {error}; {} ref(s) not attempted",
-                not_attempted.len()
-            );
-            ExitCode::FAILURE
-        }
-    }
+    // One line per argument, the exit code: the contract every vendor example shares.
+    ExitCode::from(erase_args(&client, &args, &mut out, &mut err).await)
 }

@@ -102,6 +102,17 @@ pub trait Anonymizer: Send + Sync + fmt::Debug {
     /// The vendor's user id for this e-mail address (`None`: the vendor has no such user).
     /// Vendors without a look-up answer [`Error::Unsupported`].
     async fn resolve_email(&self, email: &Email) -> Result<Option<String>>;
+
+    /// The ids for many addresses, one answer per address, in order. The default asks
+    /// [`resolve_email`](Self::resolve_email) for each in turn; a vendor with a cheaper bulk
+    /// look-up (one listing, one filtered query) overrides it.
+    async fn resolve_emails(&self, emails: &[Email]) -> Result<Vec<Option<String>>> {
+        let mut ids = Vec::with_capacity(emails.len());
+        for email in emails {
+            ids.push(self.resolve_email(email).await?);
+        }
+        Ok(ids)
+    }
 }
 
 #[async_trait]
@@ -116,6 +127,10 @@ impl<T: Anonymizer + ?Sized> Anonymizer for Arc<T> {
 
     async fn resolve_email(&self, email: &Email) -> Result<Option<String>> {
         (**self).resolve_email(email).await
+    }
+
+    async fn resolve_emails(&self, emails: &[Email]) -> Result<Vec<Option<String>>> {
+        (**self).resolve_emails(emails).await
     }
 }
 

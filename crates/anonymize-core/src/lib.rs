@@ -26,6 +26,7 @@
 
 pub mod anonymizer;
 pub mod auth;
+pub mod cli;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod error;

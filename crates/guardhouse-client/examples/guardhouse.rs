@@ -17,13 +17,11 @@
 //! Exit status 0 when every ARG got an outcome; 1 when the run failed (refused credentials,
 //! unreachable server), with the reason on stderr; 2 for a usage or configuration error.
 //! Secrets are never printed.
-#![allow(clippy::print_stdout)]
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::process::ExitCode;
 
-use anonymize_core::{Anonymizer, Email, Error, Outcome};
+use anonymize_core::cli::EXIT_USAGE;
 use guardhouse_client::GuardhouseClient;
 use secrecy::SecretString;
 use url::Url;
@@ -51,83 +49,18 @@ pub(crate) async fn run(
 ) -> u8 {
     if args.is_empty() {
         let _ = writeln!(err, "usage: guardhouse USER_ID_OR_EMAIL...");
-        return 2;
+        return EXIT_USAGE;
     }
     let client = match client_from_env(&env) {
         Ok(client) => client,
         Err(reason) => {
             let _ = writeln!(err, "guardhouse: {reason}");
-            return 2;
+            return EXIT_USAGE;
         }
     };
 
-    // Resolve e-mail addresses first: every ARG becomes a user id or an outcome.
-    let mut plan: Vec<Result<String, Outcome>> = Vec::with_capacity(args.len());
-    for arg in args {
-        if !Email::looks_like(arg) {
-            plan.push(Ok(arg.clone()));
-            continue;
-        }
-        let email = match Email::parse(arg) {
-            Ok(email) => email,
-            Err(e) => {
-                plan.push(Err(Outcome::from_error(e)));
-                continue;
-            }
-        };
-        match client.resolve_email(&email).await {
-            Ok(Some(id)) => plan.push(Ok(id)),
-            Ok(None) => plan.push(Err(Outcome::NotFound)),
-            Err(e) if e.aborts_batch() => {
-                let _ = writeln!(err, "guardhouse: stopped before anonymizing anyone: {e}");
-                return 1;
-            }
-            Err(e) => plan.push(Err(Outcome::Failed(e))),
-        }
-    }
-
-    let ids: Vec<String> = plan
-        .iter()
-        .filter_map(|p| p.as_ref().ok().cloned())
-        .collect();
-    let (outcomes, stopped) = match client.anonymize(&ids).await {
-        Ok(outcomes) => (outcomes, None),
-        Err(batch) => (batch.completed, Some((batch.error, batch.not_attempted))),
-    };
-    let by_id: HashMap<String, Outcome> = outcomes.into_iter().map(|o| (o.id, o.outcome)).collect();
-
-    let mut unreachable = 0;
-    let mut attempted = 0;
-    for (arg, step) in args.iter().zip(&plan) {
-        let outcome = match step {
-            Ok(id) => match by_id.get(id) {
-                Some(outcome) => outcome,
-                None => continue, // not attempted: the batch stopped
-            },
-            Err(outcome) => outcome,
-        };
-        if !matches!(outcome, Outcome::Invalid { .. }) {
-            attempted += 1;
-        }
-        if let Outcome::Failed(Error::Transport { .. } | Error::Timeout { .. }) = outcome {
-            unreachable += 1;
-        }
-        let _ = writeln!(out, "{arg}\t{outcome}");
-    }
-
-    if let Some((error, not_attempted)) = stopped {
-        let _ = writeln!(
-            err,
-            "guardhouse: stopped: {error}; {} user(s) not attempted",
-            not_attempted.len()
-        );
-        return 1;
-    }
-    if attempted > 0 && unreachable == attempted {
-        let _ = writeln!(err, "guardhouse: the server could not be reached");
-        return 1;
-    }
-    0
+    // One line per ARG, the exit code: the contract every vendor example shares.
+    anonymize_core::cli::erase_args(&client, args, out, err).await
 }
 
 fn client_from_env(env: &impl Fn(&str) -> Option<String>) -> Result<GuardhouseClient, String> {

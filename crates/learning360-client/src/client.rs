@@ -694,6 +694,16 @@ impl Anonymizer for Learning360Client {
             .await?
             .map(|id| id.to_string()))
     }
+    /// One directory refresh (when due) and one filtered query per 50 misses, not one look-up
+    /// per address: see [`user_ids_for_emails`](Learning360Client::user_ids_for_emails).
+    async fn resolve_emails(&self, emails: &[Email]) -> Result<Vec<Option<String>>> {
+        Ok(self
+            .user_ids_for_emails(emails)
+            .await?
+            .into_iter()
+            .map(|id| id.map(|id| id.to_string()))
+            .collect())
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,233 @@
+//! The command-line contract shared by the vendor examples (and any erasure command built on
+//! this crate): one line per argument, stable labels, meaningful exit codes.
+//!
+//! [`erase_args`] takes the arguments as given (vendor ids, or e-mail addresses, recognised by
+//! their `@`), resolves the addresses through the vendor, anonymizes, and writes exactly one line
+//! per argument, in order: the argument, a TAB, then the [`Outcome`]'s `Display` (`anonymized`,
+//! `not_found`, `rejected`, `invalid` or `failed`, then a space and details). An argument the run
+//! never reached (it stopped on refused credentials) is `failed not attempted: …`.
+//!
+//! Nothing but the vendor's own messages and this crate's errors is written: never a secret.
+
+use std::collections::HashMap;
+use std::io::Write;
+
+use crate::anonymizer::{Anonymizer, Email};
+use crate::error::Error;
+use crate::outcome::Outcome;
+
+/// Every argument got an outcome.
+pub const EXIT_OK: u8 = 0;
+/// The run itself failed: refused credentials or permission, or no answer from the server at all.
+pub const EXIT_RUN_FAILED: u8 = 1;
+/// Bad usage or configuration (no argument, a missing environment variable…); nothing was sent.
+pub const EXIT_USAGE: u8 = 2;
+
+/// What one argument comes to before the batch is sent.
+enum Step {
+    Erase(String),
+    Email(Email),
+    Decided(Outcome),
+}
+
+/// Erase the users named by `args` at `vendor`; see the [module docs](self). Returns the exit
+/// code: [`EXIT_OK`], or [`EXIT_RUN_FAILED`] with the reason written to `err`.
+pub async fn erase_args(
+    vendor: &dyn Anonymizer,
+    args: &[String],
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> u8 {
+    let name = vendor.vendor();
+    let mut steps: Vec<Step> = args
+        .iter()
+        .map(|arg| {
+            if !Email::looks_like(arg) {
+                return Step::Erase(arg.clone());
+            }
+            match Email::parse(arg) {
+                Ok(email) => Step::Email(email),
+                Err(e) => Step::Decided(Outcome::from_error(e)),
+            }
+        })
+        .collect();
+
+    // Resolve every address at once (a vendor may list its users once for all of them).
+    let mut stopped: Option<Error> = None;
+    let emails: Vec<Email> = steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::Email(e) => Some(e.clone()),
+            _ => None,
+        })
+        .collect();
+    if !emails.is_empty() {
+        let resolved = vendor.resolve_emails(&emails).await;
+        let mut ids = match &resolved {
+            Ok(ids) => ids.clone().into_iter(),
+            Err(_) => Vec::new().into_iter(),
+        };
+        for step in steps.iter_mut().filter(|s| matches!(s, Step::Email(_))) {
+            *step = match &resolved {
+                Ok(_) => match ids.next().flatten() {
+                    Some(id) => Step::Erase(id),
+                    None => Step::Decided(Outcome::NotFound),
+                },
+                Err(e) if e.aborts_batch() => continue,
+                Err(e) => Step::Decided(Outcome::Failed(e.clone())),
+            };
+        }
+        if let Err(e) = resolved
+            && e.aborts_batch()
+        {
+            stopped = Some(e);
+        }
+    }
+
+    let mut outcomes: HashMap<String, Outcome> = HashMap::new();
+    if stopped.is_none() {
+        let ids: Vec<String> = steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::Erase(id) => Some(id.clone()),
+                _ => None,
+            })
+            .collect();
+        let done = match vendor.anonymize(&ids).await {
+            Ok(done) => done,
+            Err(batch) => {
+                stopped = Some(batch.error);
+                batch.completed
+            }
+        };
+        outcomes.extend(done.into_iter().map(|o| (o.id, o.outcome)));
+    }
+
+    let (mut attempted, mut unreachable) = (0, 0);
+    for (arg, step) in args.iter().zip(&steps) {
+        let outcome = match step {
+            Step::Decided(outcome) => Some(outcome),
+            Step::Erase(id) => outcomes.get(id),
+            Step::Email(_) => None,
+        };
+        let _ = match outcome {
+            Some(outcome) => {
+                if !matches!(outcome, Outcome::Invalid { .. }) {
+                    attempted += 1;
+                }
+                if matches!(
+                    outcome,
+                    Outcome::Failed(Error::Transport { .. } | Error::Timeout { .. })
+                ) {
+                    unreachable += 1;
+                }
+                writeln!(out, "{arg}\t{outcome}")
+            }
+            None => writeln!(out, "{arg}\tfailed not attempted: the run stopped"),
+        };
+    }
+
+    if let Some(error) = stopped {
+        let _ = writeln!(err, "{name}: the run stopped: {error}");
+        return EXIT_RUN_FAILED;
+    }
+    if attempted > 0 && unreachable == attempted {
+        let _ = writeln!(err, "{name}: the server could not be reached");
+        return EXIT_RUN_FAILED;
+    }
+    EXIT_OK
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::MemoryAnonymizer;
+    use crate::error::VendorReply;
+
+    async fn run(vendor: &MemoryAnonymizer, args: &[&str]) -> (u8, String, String) {
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let code = erase_args(vendor, &args, &mut out, &mut err).await;
+        (
+            code,
+            String::from_utf8(out).unwrap(),
+            String::from_utf8(err).unwrap(),
+        )
+    }
+
+    #[tokio::test]
+    async fn one_line_per_argument_in_order() {
+        let vendor = MemoryAnonymizer::new("mem")
+            .with_user("1", "jane@example.com")
+            .with_user("2", "john@example.com")
+            .with_rejected("3", "the owner");
+        let (code, out, err) = run(
+            &vendor,
+            &[
+                "1",
+                "JOHN@example.com",
+                "3",
+                "9",
+                "bad@",
+                "nobody@example.com",
+                "1",
+                "",
+            ],
+        )
+        .await;
+        assert_eq!(code, EXIT_OK, "{err}");
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "1\tanonymized anonymized in memory",
+                "JOHN@example.com\tanonymized anonymized in memory",
+                "3\trejected the owner",
+                "9\tnot_found",
+                "bad@\tinvalid not a valid e-mail address",
+                "nobody@example.com\tnot_found",
+                "1\tanonymized anonymized in memory",
+                "\tinvalid the id is empty",
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn refused_credentials_stop_the_run_with_a_line_per_argument() {
+        let vendor = MemoryAnonymizer::new("mem").with_user("1", "jane@example.com");
+        vendor.fail_with(Error::Unauthenticated(VendorReply::new(
+            "mem",
+            "anonymize",
+            reqwest::StatusCode::UNAUTHORIZED,
+            Some("invalid_token".into()),
+            None,
+        )));
+        let (code, out, err) = run(&vendor, &["1", "jane@example.com"]).await;
+        assert_eq!(code, EXIT_RUN_FAILED);
+        assert_eq!(out.lines().count(), 2, "{out}");
+        assert!(
+            out.lines()
+                .all(|l| l.ends_with("\tfailed not attempted: the run stopped")),
+            "{out}"
+        );
+        assert!(
+            err.starts_with("mem: the run stopped: unauthenticated"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_server_fails_the_run() {
+        let vendor = MemoryAnonymizer::new("mem").with_user("1", "jane@example.com");
+        vendor.fail_with(Error::Transport {
+            vendor: "mem",
+            operation: "anonymize",
+            cause: "tcp connect error".into(),
+            source: std::sync::Arc::new(std::io::Error::other("refused")),
+        });
+        let (code, out, err) = run(&vendor, &["1", "2"]).await;
+        assert_eq!(code, EXIT_RUN_FAILED);
+        assert_eq!(out.lines().count(), 2);
+        assert!(err.contains("could not be reached"), "{err}");
+    }
+}
