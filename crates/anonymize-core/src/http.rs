@@ -268,6 +268,18 @@ impl HttpClient {
     ///
     /// Every clone of this client shares one retry budget ([`RetryPolicy::with_shared_budget`]).
     pub async fn execute(&self, call: Call<'_>) -> Result<Response> {
+        use tracing::Instrument;
+        // One span per call, so every attempt's events (and a subscriber's timings) group under
+        // vendor and operation. Never the URL, a header or a body: they may hold personal data.
+        let span = tracing::debug_span!(
+            "vendor_call",
+            vendor = self.inner.vendor,
+            operation = call.operation
+        );
+        self.execute_in_span(call).instrument(span).await
+    }
+
+    async fn execute_in_span(&self, call: Call<'_>) -> Result<Response> {
         let vendor = self.inner.vendor;
         let policy = &self.inner.config.retry;
         let started = Instant::now();
