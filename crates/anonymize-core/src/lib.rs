@@ -9,7 +9,10 @@
 //! - the HTTP behaviour written once ([`http`]): base URL rules, timeouts, body cap, the
 //!   [`RetryPolicy`], credentials and the [`TokenCache`], and the client-side [`RateLimiter`];
 //! - [`MemoryAnonymizer`] for downstream unit tests, and (feature `conformance`) the
-//!   [`conformance`] suite every vendor client passes against its simulator.
+//!   `conformance` suite every vendor client passes against its simulator;
+//! - [`cli::erase_args`], the command-line contract the vendor examples share, and (feature
+//!   `testkit`) `testkit::Frontdoor`, the request counting and fault injection every simulator
+//!   shares.
 //!
 //! **Anonymization is irreversible.** Nothing in this family anonymizes "everyone": every call
 //! names the users it erases.
