@@ -81,13 +81,9 @@ pub(crate) fn read_token(response: &Response) -> Result<IssuedToken> {
     })
 }
 
+/// `expires_in` as a number or a numeric string: core's reading, shared by every vendor.
 fn read_seconds(value: &Value) -> Option<Duration> {
-    let secs = match value {
-        Value::Number(n) => n.as_f64()?,
-        Value::String(s) => s.trim().parse::<f64>().ok()?,
-        _ => return None,
-    };
-    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(u32::MAX as f64)))
+    anonymize_core::auth::expires_in(value)
 }
 
 #[cfg(test)]

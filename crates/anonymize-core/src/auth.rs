@@ -145,6 +145,19 @@ impl fmt::Debug for IssuedToken {
     }
 }
 
+/// Read an OAuth `expires_in`: seconds as a number or as a numeric string (vendors write both;
+/// 360Learning's own example sends `"3600"`), fractional seconds kept, at most a year; zero means
+/// "already expired". `None` when the value is no number of seconds (negative, not finite, not a
+/// number): the caller decides whether that is an error or a reason to use a default lifetime.
+pub fn expires_in(value: &serde_json::Value) -> Option<Duration> {
+    let secs = match value {
+        serde_json::Value::Number(n) => n.as_f64()?,
+        serde_json::Value::String(s) => s.trim().parse::<f64>().ok()?,
+        _ => return None,
+    };
+    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(366.0 * 86_400.0)))
+}
+
 /// Where a vendor's tokens come from (a client-credentials or password grant).
 #[async_trait]
 pub trait TokenSource: Send + Sync + fmt::Debug {
@@ -326,6 +339,29 @@ mod tests {
         assert!(matches!(e, Error::Configuration { .. }) && e.aborts_batch());
         let e = token_error(Error::Server(reply(StatusCode::BAD_GATEWAY, "x")));
         assert!(matches!(e, Error::Server(_)));
+    }
+
+    #[test]
+    fn expires_in_in_every_shape() {
+        use serde_json::json;
+        assert_eq!(expires_in(&json!(3600)), Some(Duration::from_secs(3600)));
+        assert_eq!(expires_in(&json!("1200")), Some(Duration::from_secs(1200)));
+        assert_eq!(expires_in(&json!(" 60 ")), Some(Duration::from_secs(60)));
+        assert_eq!(expires_in(&json!(1.5)), Some(Duration::from_millis(1500)));
+        assert_eq!(
+            expires_in(&json!(1e300)),
+            Some(Duration::from_secs(366 * 86_400))
+        );
+        assert_eq!(expires_in(&json!("0")), Some(Duration::ZERO));
+        for bad in [
+            json!(-1),
+            json!("soon"),
+            json!(true),
+            json!(null),
+            json!([1]),
+        ] {
+            assert_eq!(expires_in(&bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -49,12 +49,13 @@ struct TokenAnswer {
     scope: Option<String>,
 }
 
+/// Core's reading of `expires_in` (a number or a numeric string); an unreadable value leaves the
+/// token cache's default lifetime in force.
 fn seconds<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<u64>, D::Error> {
-    Ok(match Option::<serde_json::Value>::deserialize(d)? {
-        Some(serde_json::Value::Number(n)) => n.as_u64().or_else(|| n.as_f64().map(|f| f as u64)),
-        Some(serde_json::Value::String(s)) => s.trim().parse().ok(),
-        _ => None,
-    })
+    Ok(Option::<serde_json::Value>::deserialize(d)?
+        .as_ref()
+        .and_then(anonymize_core::auth::expires_in)
+        .map(|d| d.as_secs()))
 }
 
 #[async_trait]

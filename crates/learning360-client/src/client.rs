@@ -269,17 +269,13 @@ struct TokenAnswer {
 pub(crate) fn parse_expires_in(
     v: Option<&serde_json::Value>,
 ) -> std::result::Result<Option<Duration>, ()> {
-    use serde_json::Value;
-    let secs = match v {
-        None | Some(Value::Null) => return Ok(None),
-        Some(Value::Number(n)) => n.as_f64().ok_or(())?,
-        Some(Value::String(s)) => s.trim().parse::<f64>().map_err(|_| ())?,
-        Some(_) => return Err(()),
-    };
-    if secs.is_finite() && secs > 0.0 {
-        Ok(Some(Duration::from_secs_f64(secs.min(366.0 * 86_400.0))))
-    } else {
-        Err(())
+    match v {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        // A token that is already expired is no token: 360Learning's lifetimes are positive.
+        Some(v) => match anonymize_core::auth::expires_in(v) {
+            Some(d) if !d.is_zero() => Ok(Some(d)),
+            _ => Err(()),
+        },
     }
 }
 
