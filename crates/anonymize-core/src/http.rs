@@ -23,9 +23,6 @@ use crate::error::{Error, Result, VendorReply, excerpt};
 use crate::ratelimit::RateLimiter;
 use crate::retry::{RetryBudget, RetryPolicy, parse_retry_after};
 
-/// Reads a vendor's error body into `(code, message)`.
-pub type ErrorBodyParser = fn(&[u8]) -> (Option<String>, Option<String>);
-
 /// Settings shared by every vendor client: timeouts, body cap, retries, TLS policy, and an optional
 /// caller-supplied `reqwest::Client`.
 #[derive(Clone)]
@@ -176,7 +173,6 @@ struct Inner {
     base: Url,
     config: HttpConfig,
     client: reqwest::Client,
-    parse_error: ErrorBodyParser,
     retry_budget: Arc<RetryBudget>,
 }
 
@@ -192,7 +188,7 @@ impl fmt::Debug for HttpClient {
 
 impl HttpClient {
     /// A client for `vendor` at `base`, checked with [`check_base_url`]. Error bodies are read
-    /// with [`parse_error_body`] unless [`with_error_parser`](Self::with_error_parser) says otherwise.
+    /// with [`parse_error_body`], which knows the shapes of every vendor here.
     pub fn new(vendor: &'static str, base: Url, config: HttpConfig) -> Result<Self> {
         check_base_url(&base, config.allow_insecure_http)?;
         let client = match &config.client {
@@ -216,24 +212,8 @@ impl HttpClient {
                 retry_budget: Arc::new(RetryBudget::new(config.retry.shared_budget())),
                 config,
                 client,
-                parse_error: parse_error_body,
             }),
         })
-    }
-
-    /// Read this vendor's error bodies with `parser` instead of [`parse_error_body`].
-    pub fn with_error_parser(self, parser: ErrorBodyParser) -> Self {
-        let inner = &self.inner;
-        Self {
-            inner: Arc::new(Inner {
-                vendor: inner.vendor,
-                base: inner.base.clone(),
-                config: inner.config.clone(),
-                client: inner.client.clone(),
-                parse_error: parser,
-                retry_budget: inner.retry_budget.clone(),
-            }),
-        }
     }
 
     /// The vendor's name.
@@ -324,7 +304,7 @@ impl HttpClient {
                     }
                     let retry_after = parse_retry_after(&response.headers);
                     let retryable = RetryPolicy::is_retryable_status(response.status);
-                    let (code, message) = (self.inner.parse_error)(&response.body);
+                    let (code, message) = parse_error_body(&response.body);
                     let reply =
                         VendorReply::new(vendor, call.operation, response.status, code, message);
                     tracing::debug!(
