@@ -64,21 +64,6 @@ impl Faults {
         });
     }
 
-    /// The next `n` requests are answered 429 with a raw `Retry-After` value (e.g. an HTTP date).
-    pub fn rate_limit_next_raw(
-        &self,
-        n: usize,
-        retry_after: impl Into<String>,
-        body: impl Into<String>,
-    ) {
-        let (retry_after, body) = (retry_after.into(), body.into());
-        self.push(n, || Fault::Status {
-            status: 429,
-            body: body.clone(),
-            retry_after: Some(retry_after.clone()),
-        });
-    }
-
     /// The next `n` requests are answered normally after `delay`.
     pub fn delay_next(&self, n: usize, delay: Duration) {
         self.push(n, || Fault::Delay(delay));

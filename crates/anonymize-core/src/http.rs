@@ -95,11 +95,6 @@ impl HttpConfig {
         &self.retry
     }
 
-    /// Whether `http://` URLs to non-loopback hosts are allowed.
-    pub fn allows_insecure_http(&self) -> bool {
-        self.allow_insecure_http
-    }
-
     /// The request timeout in force.
     pub fn request_timeout(&self) -> Duration {
         self.request_timeout
@@ -568,23 +563,6 @@ impl fmt::Debug for Response {
 }
 
 impl Response {
-    /// A response built by hand, for unit tests of code that reads responses.
-    pub fn new(
-        vendor: &'static str,
-        operation: &'static str,
-        status: StatusCode,
-        headers: HeaderMap,
-        body: impl Into<Bytes>,
-    ) -> Self {
-        Self {
-            vendor,
-            operation,
-            status,
-            headers,
-            body: body.into(),
-        }
-    }
-
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         self.status

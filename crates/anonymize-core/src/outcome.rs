@@ -220,7 +220,7 @@ where
 
 /// Turn per-id results (`None`: not attempted) into the batch result, failing with the first
 /// error that aborts a batch.
-pub fn collect_outcomes(
+fn collect_outcomes(
     results: Vec<(String, Option<Outcome>)>,
 ) -> Result<Vec<UserOutcome>, BatchError> {
     let mut completed = Vec::with_capacity(results.len());
