@@ -62,25 +62,23 @@ pub async fn erase_args(
         })
         .collect();
     if !emails.is_empty() {
-        let resolved = vendor.resolve_emails(&emails).await;
-        let mut ids = match &resolved {
-            Ok(ids) => ids.clone().into_iter(),
-            Err(_) => Vec::new().into_iter(),
-        };
-        for step in steps.iter_mut().filter(|s| matches!(s, Step::Email(_))) {
-            *step = match &resolved {
-                Ok(_) => match ids.next().flatten() {
-                    Some(id) => Step::Erase(id),
-                    None => Step::Decided(Outcome::NotFound),
-                },
-                Err(e) if e.aborts_batch() => continue,
-                Err(e) => Step::Decided(Outcome::Failed(e.clone())),
-            };
-        }
-        if let Err(e) = resolved
-            && e.aborts_batch()
-        {
-            stopped = Some(e);
+        let email_steps = steps.iter_mut().filter(|s| matches!(s, Step::Email(_)));
+        match vendor.resolve_emails(&emails).await {
+            Ok(ids) => {
+                for (step, id) in email_steps.zip(ids) {
+                    *step = match id {
+                        Some(id) => Step::Erase(id),
+                        None => Step::Decided(Outcome::NotFound),
+                    };
+                }
+            }
+            // Left as `Email`: printed as not attempted below.
+            Err(e) if e.aborts_batch() => stopped = Some(e),
+            Err(e) => {
+                for step in email_steps {
+                    *step = Step::Decided(Outcome::Failed(e.clone()));
+                }
+            }
         }
     }
 
