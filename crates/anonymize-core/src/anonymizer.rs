@@ -1,68 +1,51 @@
-//! The [`Anonymizer`] trait every vendor client implements, and the [`Email`] type.
+//! The [`Anonymizer`] trait every vendor client implements, its conveniences
+//! ([`AnonymizerExt`]), and the [`Subject`] of an erasure (a vendor id or an e-mail address).
 
 use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use crate::email::Email;
 use crate::error::{Error, Result};
 use crate::outcome::{BatchError, Outcome, UserOutcome};
 
-/// An e-mail address: personal data, so its `Debug` is redacted and it has no `Display`.
+/// Whom to erase at one vendor: the vendor's own id for the user, or an e-mail address that the
+/// vendor resolves to that id.
 ///
-/// Validation is deliberately light (one `@` with text on both sides, no white space or control
-/// characters, at most 254 characters): vendors decide what a real address is.
-/// Comparison with [`Email::matches`] is case-insensitive, as every vendor here treats addresses.
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct Email(String);
+/// Personal data (an address, or an id pasted from one): `Debug` is redacted.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Subject {
+    /// The vendor's id for the user, as text (the vendor parses it; a malformed one is `invalid`).
+    Id(String),
+    /// An e-mail address, resolved through the vendor's look-up.
+    Email(Email),
+}
 
-impl Email {
-    /// Check `address` and wrap it. The error never repeats the address.
-    pub fn parse(address: &str) -> Result<Self> {
-        let address = address.trim();
-        let valid = address.len() <= 254
-            && !address.chars().any(|c| c.is_whitespace() || c.is_control())
-            && matches!(address.split_once('@'), Some((local, domain))
-                if !local.is_empty() && !domain.is_empty() && !domain.contains('@'));
-        if valid {
-            Ok(Self(address.to_owned()))
+impl Subject {
+    /// Read an input as a subject: an e-mail address when it contains `@`, a vendor id otherwise.
+    /// A malformed address is an [`Error::InvalidInput`] that does not repeat it.
+    pub fn parse(input: &str) -> Result<Self> {
+        if input.contains('@') {
+            Email::parse(input).map(Subject::Email)
         } else {
-            Err(Error::invalid_input("not a valid e-mail address"))
+            Ok(Subject::Id(input.to_owned()))
         }
     }
-
-    /// Whether `s` could be an e-mail address (contains `@`): how the examples tell e-mails from ids.
-    pub fn looks_like(s: &str) -> bool {
-        s.contains('@')
-    }
-
-    /// The address.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// Whether `other` is the same address, ignoring case.
-    pub fn matches(&self, other: &str) -> bool {
-        self.0.eq_ignore_ascii_case(other.trim())
-    }
-
-    /// The address in lower case, for use as a map key.
-    pub fn normalized(&self) -> String {
-        self.0.to_lowercase()
-    }
 }
 
-impl fmt::Debug for Email {
+impl fmt::Debug for Subject {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Email(<redacted>)")
+        match self {
+            Subject::Id(_) => f.write_str("Subject::Id(<redacted>)"),
+            Subject::Email(_) => f.write_str("Subject::Email(<redacted>)"),
+        }
     }
 }
 
-impl std::str::FromStr for Email {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        Self::parse(s)
+impl From<Email> for Subject {
+    fn from(email: Email) -> Self {
+        Subject::Email(email)
     }
 }
 
@@ -88,7 +71,7 @@ impl std::str::FromStr for Email {
 /// ```
 #[async_trait]
 pub trait Anonymizer: Send + Sync + fmt::Debug {
-    /// The vendor's name, e.g. `guardhouse`.
+    /// The vendor's name: lower-case ASCII letters and digits, e.g. `acme`.
     fn vendor(&self) -> &'static str;
 
     /// Anonymize the users with these vendor ids.
@@ -165,16 +148,11 @@ pub trait AnonymizerExt: Anonymizer {
         }
     }
 
-    /// Anonymize one user given as a vendor id or, when it contains `@`, as an e-mail address.
-    async fn anonymize_id_or_email(&self, input: &str) -> Outcome {
-        if Email::looks_like(input) {
-            match Email::parse(input) {
-                Ok(email) => self.anonymize_email(&email).await,
-                Err(Error::InvalidInput { reason }) => Outcome::Invalid { reason },
-                Err(e) => Outcome::Failed(e),
-            }
-        } else {
-            self.anonymize_one(input).await
+    /// Anonymize one [`Subject`]: its id, or the id its e-mail address resolves to.
+    async fn anonymize_subject(&self, subject: &Subject) -> Outcome {
+        match subject {
+            Subject::Id(id) => self.anonymize_one(id).await,
+            Subject::Email(email) => self.anonymize_email(email).await,
         }
     }
 }
@@ -213,6 +191,19 @@ mod tests {
         assert!(e.matches("jane.doe@example.COM"));
         assert!(!e.matches("jane.doe@example.org"));
         assert_eq!(e.normalized(), "jane.doe@example.com");
+    }
+
+    #[test]
+    fn subjects() {
+        assert!(matches!(Subject::parse("101"), Ok(Subject::Id(id)) if id == "101"));
+        assert!(matches!(
+            Subject::parse("jane@example.com"),
+            Ok(Subject::Email(_))
+        ));
+        let err = Subject::parse("jane@").unwrap_err();
+        assert!(!err.to_string().contains("jane"), "{err}");
+        let shown = format!("{:?}", Subject::parse("jane@example.com").unwrap());
+        assert!(!shown.contains("jane"), "{shown}");
     }
 
     #[test]

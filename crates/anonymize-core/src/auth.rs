@@ -5,6 +5,10 @@
 //! key; [`TokenCache`] fetches tokens from a vendor's [`TokenSource`], keeps them until shortly
 //! before they expire, makes many concurrent callers wait for one token request, and drops a token
 //! the vendor refused so that the request can be retried once with a fresh one.
+//!
+//! Nothing here knows HTTP: a [`TokenSource`] owns what it needs to ask for a token (in the vendor
+//! crates, an unauthenticated clone of the API's `HttpClient`), and the `HttpClient` is given its
+//! [`Authorizer`] once, when it is built.
 
 use std::fmt;
 use std::sync::Arc;
@@ -18,7 +22,6 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use crate::error::{Error, Result};
-use crate::http::HttpClient;
 
 static GENERATION: AtomicU64 = AtomicU64::new(1);
 
@@ -85,7 +88,7 @@ impl fmt::Debug for Credential {
 #[async_trait]
 pub trait Authorizer: Send + Sync + fmt::Debug {
     /// The credential for the next request (fetching a token first when needed).
-    async fn credential(&self, http: &HttpClient) -> Result<Credential>;
+    async fn credential(&self) -> Result<Credential>;
 
     /// The vendor answered 401 to a request sent with `used`. Drop it if it is still the current
     /// credential, and say whether a fresh credential could succeed (a static key: no).
@@ -116,7 +119,7 @@ impl fmt::Debug for StaticCredential {
 
 #[async_trait]
 impl Authorizer for StaticCredential {
-    async fn credential(&self, _http: &HttpClient) -> Result<Credential> {
+    async fn credential(&self) -> Result<Credential> {
         Ok(self.0.clone())
     }
 
@@ -145,8 +148,8 @@ impl fmt::Debug for IssuedToken {
     }
 }
 
-/// Read an OAuth `expires_in`: seconds as a number or as a numeric string (vendors write both;
-/// 360Learning's own example sends `"3600"`), fractional seconds kept, at most a year; zero means
+/// Read an OAuth `expires_in`: seconds as a number or as a numeric string (vendors write both,
+/// and some vendors' own examples send `"3600"`), fractional seconds kept, at most a year; zero means
 /// "already expired". `None` when the value is no number of seconds (negative, not finite, not a
 /// number): the caller decides whether that is an error or a reason to use a default lifetime.
 pub fn expires_in(value: &serde_json::Value) -> Option<Duration> {
@@ -158,11 +161,12 @@ pub fn expires_in(value: &serde_json::Value) -> Option<Duration> {
     (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(366.0 * 86_400.0)))
 }
 
-/// Where a vendor's tokens come from (a client-credentials or password grant).
+/// Where a vendor's tokens come from (a client-credentials or password grant). It owns what it
+/// needs to ask (its token URL, its credentials, an HTTP client without an authorizer).
 #[async_trait]
 pub trait TokenSource: Send + Sync + fmt::Debug {
     /// Ask the vendor for a new token.
-    async fn fetch(&self, http: &HttpClient) -> Result<IssuedToken>;
+    async fn fetch(&self) -> Result<IssuedToken>;
 }
 
 /// How a failed token request reads to the caller, whatever the vendor: the token endpoint
@@ -240,7 +244,7 @@ impl<S: TokenSource> fmt::Debug for TokenCache<S> {
 
 #[async_trait]
 impl<S: TokenSource> Authorizer for TokenCache<S> {
-    async fn credential(&self, http: &HttpClient) -> Result<Credential> {
+    async fn credential(&self) -> Result<Credential> {
         let asked_at = Instant::now();
         // Holding the lock across the fetch is the point: concurrent callers wait for one request.
         let mut state = self.state.lock().await;
@@ -254,7 +258,7 @@ impl<S: TokenSource> Authorizer for TokenCache<S> {
         {
             return Err(error.clone());
         }
-        let issued = match self.source.fetch(http).await {
+        let issued = match self.source.fetch().await {
             Ok(issued) => issued,
             Err(error) => {
                 let error = token_error(error);
@@ -265,11 +269,8 @@ impl<S: TokenSource> Authorizer for TokenCache<S> {
         let lifetime = issued.expires_in.unwrap_or(self.default_lifetime);
         let margin = (lifetime / 5).min(self.max_refresh_margin);
         let credential = Credential::authorization(&issued.scheme, &issued.token)?;
-        tracing::debug!(
-            vendor = http.vendor(),
-            lifetime_s = lifetime.as_secs(),
-            "fetched a new token"
-        );
+        // Inside the span of the call that needed it, which names the vendor.
+        tracing::debug!(lifetime_s = lifetime.as_secs(), "fetched a new token");
         state.failure = None;
         state.current = Some(Cached {
             credential: credential.clone(),
@@ -318,7 +319,7 @@ mod tests {
     fn token_endpoint_refusals_stop_batches() {
         use reqwest::StatusCode;
         let reply = |status: StatusCode, code: &str| {
-            crate::VendorReply::new("v", "fetch token", status, Some(code.into()), None)
+            crate::error::VendorReply::new("v", "fetch token", status, Some(code.into()), None)
         };
         let e = token_error(Error::Rejected(reply(
             StatusCode::BAD_REQUEST,

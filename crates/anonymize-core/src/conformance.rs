@@ -1,19 +1,29 @@
 //! The conformance suite every vendor client runs against its simulator (feature `conformance`).
 //!
 //! A vendor crate implements [`Fixture`] over its simulator (a client pointed at a fresh
-//! simulator, the ids it seeded, and the simulator's request count) and, from one of its tests,
-//! calls [`run_all`] with an async function that starts a fresh fixture. The individual checks
-//! are public too, to run them one test at a time.
+//! simulator, the ids it seeded, and the simulator's [`Simulated`] controls) and, from one of its
+//! tests, calls [`run_all`] with an async function that starts a fresh fixture. The individual
+//! checks are public too, to run them one test at a time.
+//!
+//! [`run_all`] is the behaviour every client shares ([`run_behaviour`]: outcomes, malformed ids,
+//! e-mail look-up, secrets) and the HTTP behaviour core implements once (retries after a 5xx, a 429
+//! with `Retry-After`, one token refresh after expiry, one token request for many callers), checked
+//! through each vendor's own client and simulator. An in-memory fixture has no HTTP: it runs
+//! [`run_behaviour`].
 //!
 //! Each check starts from a fresh fixture, so checks cannot leak state into each other. A check
 //! that fails panics with a message that names it.
 
+use std::collections::HashSet;
 use std::future::Future;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use crate::anonymizer::{Anonymizer, Email};
+use crate::anonymizer::Anonymizer;
+use crate::email::Email;
 use crate::error::Error;
 use crate::outcome::Outcome;
+use crate::testkit::Simulated;
 
 /// What the suite needs from one vendor's test setup.
 pub trait Fixture: Send + Sync {
@@ -30,14 +40,34 @@ pub trait Fixture: Send + Sync {
     /// The e-mail address of an existing user and that user's id; `None` where the vendor has no
     /// look-up by e-mail.
     fn known_email(&self) -> Option<(String, String)>;
-    /// How many requests the simulator has received so far.
-    fn requests_received(&self) -> usize;
+    /// The simulator's controls; `None` for a fixture without HTTP (which runs
+    /// [`run_behaviour`] only).
+    fn simulator(&self) -> Option<&dyn Simulated>;
+
+    /// How many requests the simulator has received so far (0 without a simulator).
+    fn requests_received(&self) -> usize {
+        self.simulator().map_or(0, Simulated::requests_received)
+    }
     /// The secrets the client was configured with: none may show in its `Debug`.
     fn secrets(&self) -> Vec<String>;
 }
 
-/// Run every check, each on a fresh fixture from `make`.
+/// Run every check, each on a fresh fixture from `make`, which must have a simulator.
 pub async fn run_all<M, Fut, F>(make: M)
+where
+    M: Fn() -> Fut,
+    Fut: Future<Output = F>,
+    F: Fixture,
+{
+    run_behaviour(&make).await;
+    server_errors_are_retried(&make().await).await;
+    retry_after_is_honoured(&make().await).await;
+    an_expired_token_is_refreshed_once(&make().await).await;
+    concurrent_first_calls_share_one_token_request(&make().await).await;
+}
+
+/// Run the checks that need no HTTP, each on a fresh fixture from `make`.
+pub async fn run_behaviour<M, Fut, F>(make: &M)
 where
     M: Fn() -> Fut,
     Fut: Future<Output = F>,
@@ -135,7 +165,9 @@ pub async fn malformed_ids_are_never_sent(f: &impl Fixture) {
         .anonymize(&malformed)
         .await
         .expect("conformance: malformed ids must not fail the batch");
-    assert_eq!(out.len(), crate::outcome::distinct(&malformed).len());
+    let mut seen = HashSet::new();
+    let distinct = malformed.iter().filter(|m| seen.insert(*m)).count();
+    assert_eq!(out.len(), distinct);
     for o in &out {
         assert_eq!(
             o.outcome.label(),
@@ -235,6 +267,112 @@ pub async fn debug_hides_secrets(f: &impl Fixture) {
     );
 }
 
+fn simulator(f: &impl Fixture) -> &dyn Simulated {
+    f.simulator()
+        .expect("conformance: this check needs the fixture's simulator")
+}
+
+/// The requests one anonymization of `id` takes, measured after a first call that fetched the
+/// token (so the count is of API requests only).
+async fn requests_for(f: &impl Fixture, anonymizer: &Arc<dyn Anonymizer>, id: &str) -> usize {
+    let before = f.requests_received();
+    let out = anonymizer
+        .anonymize(&[id.to_owned()])
+        .await
+        .expect("conformance: anonymizing one user must not fail the batch");
+    assert!(
+        matches!(out[0].outcome, Outcome::Anonymized(_)),
+        "conformance: expected anonymized, got {}",
+        out[0].outcome
+    );
+    f.requests_received() - before
+}
+
+/// Warm the client up (its token fetched) with a harmless call: a missing id.
+async fn warm_up(f: &impl Fixture, anonymizer: &Arc<dyn Anonymizer>) {
+    let out = anonymizer
+        .anonymize(&[f.missing_id()])
+        .await
+        .expect("conformance: anonymizing a missing id must not fail the batch");
+    assert_eq!(out[0].outcome.label(), "not_found");
+}
+
+/// A 503 is retried: the user is anonymized with exactly one request more than without it.
+pub async fn server_errors_are_retried(f: &impl Fixture) {
+    let sim = simulator(f);
+    let anonymizer = f.anonymizer();
+    let ids = f.existing_ids();
+    warm_up(f, &anonymizer).await;
+    let plain = requests_for(f, &anonymizer, &ids[0]).await;
+    sim.faults().fail_next(1, 503, "unavailable");
+    let with_fault = requests_for(f, &anonymizer, &ids[1]).await;
+    assert_eq!(
+        with_fault,
+        plain + 1,
+        "conformance: a 503 must be retried exactly once before success"
+    );
+}
+
+/// A 429 with `Retry-After: 1` is retried after at least that second.
+pub async fn retry_after_is_honoured(f: &impl Fixture) {
+    let sim = simulator(f);
+    let anonymizer = f.anonymizer();
+    let ids = f.existing_ids();
+    warm_up(f, &anonymizer).await;
+    let plain = requests_for(f, &anonymizer, &ids[0]).await;
+    sim.faults()
+        .rate_limit_next(1, Some(Duration::from_secs(1)), "slow down");
+    let started = Instant::now();
+    let with_fault = requests_for(f, &anonymizer, &ids[1]).await;
+    assert_eq!(
+        with_fault,
+        plain + 1,
+        "conformance: a 429 must be retried exactly once before success"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "conformance: Retry-After was not honoured"
+    );
+}
+
+/// After the simulator expires every token, the next call fetches exactly one new token and
+/// succeeds.
+pub async fn an_expired_token_is_refreshed_once(f: &impl Fixture) {
+    let sim = simulator(f);
+    let anonymizer = f.anonymizer();
+    warm_up(f, &anonymizer).await;
+    sim.expire_tokens();
+    let before = sim.token_requests();
+    requests_for(f, &anonymizer, &f.existing_ids()[0]).await;
+    assert_eq!(
+        sim.token_requests(),
+        before + 1,
+        "conformance: an expired token must be refreshed exactly once"
+    );
+}
+
+/// Many concurrent first calls of one client make one token request.
+pub async fn concurrent_first_calls_share_one_token_request(f: &impl Fixture) {
+    let sim = simulator(f);
+    let anonymizer = f.anonymizer();
+    let before = sim.token_requests();
+    let missing = f.missing_id();
+    let calls = (0..20).map(|_| {
+        let anonymizer = anonymizer.clone();
+        let missing = missing.clone();
+        async move { anonymizer.anonymize(&[missing]).await }
+    });
+    for out in futures_util::future::join_all(calls).await {
+        let out = out.expect("conformance: a missing id must not fail the batch");
+        assert_eq!(out[0].outcome.label(), "not_found");
+    }
+    assert_eq!(
+        sim.token_requests(),
+        before + 1,
+        "conformance: concurrent first calls must share one token request"
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -265,8 +403,8 @@ mod tests {
         fn known_email(&self) -> Option<(String, String)> {
             Some(("jane@example.com".into(), "1".into()))
         }
-        fn requests_received(&self) -> usize {
-            0
+        fn simulator(&self) -> Option<&dyn Simulated> {
+            None
         }
         fn secrets(&self) -> Vec<String> {
             Vec::new()
@@ -275,7 +413,7 @@ mod tests {
 
     #[tokio::test]
     async fn memory_anonymizer_conforms() {
-        run_all(|| async {
+        run_behaviour(&|| async {
             MemoryFixture(
                 MemoryAnonymizer::new("memory")
                     .with_user("1", "jane@example.com")

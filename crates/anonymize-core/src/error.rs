@@ -1,7 +1,7 @@
 //! The one error type of the SDK family.
 //!
 //! Every vendor client returns [`Error`]. Its variants are *semantic* (what went wrong for the
-//! caller), not per vendor: a 404 from Guardhouse and a `userNotFound` from 360Learning are both
+//! caller), not per vendor: a plain 404 from one vendor and a `userNotFound` code from another are both
 //! [`Error::NotFound`]. What the vendor said is kept in a [`VendorReply`] (vendor, operation, HTTP
 //! status, the vendor's error code and a short excerpt of its message), reachable through the
 //! accessors [`Error::status`], [`Error::code`] and [`Error::message`].
@@ -23,7 +23,7 @@ use reqwest::StatusCode;
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// A shareable error source (kept so that `source()` chains stay intact and `Error` stays `Clone`).
-pub type BoxError = Arc<dyn StdError + Send + Sync + 'static>;
+pub(crate) type BoxError = Arc<dyn StdError + Send + Sync + 'static>;
 
 /// How many characters of a vendor's message are kept at most.
 pub const EXCERPT_CHARS: usize = 200;
@@ -64,7 +64,7 @@ impl VendorReply {
         }))
     }
 
-    /// The vendor's name, e.g. `guardhouse`.
+    /// The vendor's name, e.g. `acme`.
     pub fn vendor(&self) -> &'static str {
         self.0.vendor
     }
@@ -206,6 +206,19 @@ pub enum Error {
         source: BoxError,
     },
 
+    /// The vendor's answers, each well-formed, broke a rule this client relies on, so it will
+    /// not guess (two users with one e-mail address, a listing whose pages never end). This is
+    /// the client's conclusion, not an answer of the vendor: it carries no HTTP status.
+    #[error("{vendor} {operation}: {detail}")]
+    Protocol {
+        /// The vendor.
+        vendor: &'static str,
+        /// The operation.
+        operation: &'static str,
+        /// What rule was broken (never personal data).
+        detail: String,
+    },
+
     /// The vendor answered something this client cannot understand: an unexpected status, a body
     /// that does not parse (the failing field is named), or a body larger than the configured cap.
     #[error("unexpected response: {reply}: {detail}")]
@@ -287,6 +300,7 @@ impl Error {
     pub fn vendor(&self) -> Option<&'static str> {
         match self {
             Error::Unsupported { vendor, .. }
+            | Error::Protocol { vendor, .. }
             | Error::Timeout { vendor, .. }
             | Error::Transport { vendor, .. } => Some(vendor),
             _ => self.reply().map(VendorReply::vendor),
@@ -316,15 +330,19 @@ impl Error {
         }
     }
 
-    /// Whether trying again later could succeed (rate limits, server errors, timeouts, transport).
+    /// Whether trying again later could succeed: rate limits, the server errors the
+    /// [`RetryPolicy`](crate::RetryPolicy) retries (408, 500, 502, 503, 504: not 501 or 505, which
+    /// will answer the same), timeouts and transport errors.
+    ///
+    /// The HTTP client retries exactly these errors, with one more rule: a request that may have
+    /// reached the vendor (a timeout, a connection lost after sending) is only sent again when it
+    /// is idempotent.
     pub fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            Error::RateLimited { .. }
-                | Error::Server(_)
-                | Error::Timeout { .. }
-                | Error::Transport { .. }
-        )
+        match self {
+            Error::RateLimited { .. } | Error::Timeout { .. } | Error::Transport { .. } => true,
+            Error::Server(reply) => crate::retry::is_retryable_status(reply.status()),
+            _ => false,
+        }
     }
 
     /// Whether this error means that *no* further request of the same client can succeed
@@ -431,6 +449,11 @@ mod tests {
     #[test]
     fn retryable_and_aborting_classes() {
         assert!(Error::from_reply(reply(503), None).is_retryable());
+        assert!(Error::from_reply(reply(408), None).is_retryable());
+        // 501 and 505 are server errors that will answer the same again: the client does not
+        // retry them, and the error agrees.
+        assert!(!Error::from_reply(reply(501), None).is_retryable());
+        assert!(!Error::from_reply(reply(505), None).is_retryable());
         assert!(Error::from_reply(reply(429), None).is_retryable());
         assert!(!Error::from_reply(reply(404), None).is_retryable());
         assert!(!Error::from_reply(reply(400), None).is_retryable());

@@ -1,23 +1,25 @@
-//! The core of the anonymize SDK family: what every vendor client shares.
+//! The core of the anonymize SDK family: what every vendor client shares, and nothing about any
+//! one vendor.
 //!
-//! This crate holds no vendor knowledge. It provides:
+//! **For applications**, the root of this crate is the whole API:
 //!
-//! - the [`Anonymizer`] trait (object-safe: `Arc<dyn Anonymizer>`), with one [`Outcome`] per
-//!   distinct user id, and [`AnonymizerExt`] conveniences;
+//! - the [`Anonymizer`] trait (object-safe: hold any vendor as `Arc<dyn Anonymizer>`), with one
+//!   [`Outcome`] per distinct user id, and the [`AnonymizerExt`] conveniences over a [`Subject`]
+//!   (a vendor id or an [`Email`]);
 //! - the one [`Error`] type, with semantic variants and accessors for the vendor's status, code
 //!   and message;
-//! - the HTTP behaviour written once ([`http`]): base URL rules, timeouts, body cap, the
-//!   [`RetryPolicy`], credentials and the [`TokenCache`], and the client-side [`RateLimiter`];
-//! - [`MemoryAnonymizer`] for downstream unit tests, and (feature `conformance`) the
-//!   `conformance` suite every vendor client passes against its simulator;
-//! - [`cli::erase_args`], the command-line contract the vendor examples share, and (feature
-//!   `testkit`) `testkit::Frontdoor`, the request counting and fault injection every simulator
-//!   shares.
+//! - the settings every client takes: [`HttpConfig`] (timeouts, body cap, TLS policy, your own
+//!   `reqwest::Client`), [`RetryPolicy`] and [`RateLimit`];
+//! - [`MemoryAnonymizer`], for the unit tests of code that takes an `Arc<dyn Anonymizer>`.
+//!
+//! **For authors of a vendor crate**, [`vendor`] holds the building blocks: the HTTP client and
+//! its retry loop, credentials and the token cache, the one parse step ([`vendor::Batch`]), typed
+//! ids ([`vendor_id!`]), and error-body reading. With the features `testkit` and `conformance`,
+//! `testkit` holds the simulators' shared base and `conformance` the suite every vendor client
+//! passes.
 //!
 //! **Anonymization is irreversible.** Nothing in this family anonymizes "everyone": every call
 //! names the users it erases.
-//!
-//! Vendor crates: `guardhouse-client`, `alfabet-client`, `learning360-client`.
 //!
 //! ## Personal data and secrets
 //!
@@ -27,33 +29,43 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-pub mod anonymizer;
-pub mod auth;
-pub mod cli;
+mod anonymizer;
+mod auth;
+mod batch;
 #[cfg(feature = "conformance")]
+#[cfg_attr(docsrs, doc(cfg(feature = "conformance")))]
 pub mod conformance;
-pub mod error;
-pub mod faults;
-pub mod http;
-pub mod memory;
-pub mod outcome;
-pub mod ratelimit;
-pub mod retry;
+mod email;
+mod error;
+mod error_body;
+mod http;
+mod id;
+mod memory;
+mod outcome;
+mod ratelimit;
+mod retry;
 #[cfg(feature = "testkit")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testkit")))]
 pub mod testkit;
+pub mod vendor;
 
-pub use anonymizer::{Anonymizer, AnonymizerExt, Email};
-pub use auth::{
-    Authorizer, Credential, IssuedToken, StaticCredential, TokenCache, TokenSource, token_error,
-};
-pub use error::{Error, Result, VendorReply};
-pub use http::{Call, HttpClient, HttpConfig, Response};
+pub use anonymizer::{Anonymizer, AnonymizerExt, Subject};
+pub use email::Email;
+pub use error::{Error, Result};
+pub use http::HttpConfig;
 pub use memory::MemoryAnonymizer;
-pub use outcome::{BatchError, Evidence, Outcome, UserOutcome, distinct, for_each_user};
-pub use ratelimit::{RateLimit, RateLimiter};
+pub use outcome::{BatchError, Evidence, Outcome, UserOutcome};
+pub use ratelimit::RateLimit;
 pub use retry::RetryPolicy;
 
 /// Re-exported so that vendor crates and their users name one version of these crates.
 pub use reqwest;
 pub use secrecy;
 pub use url;
+
+/// What the [`vendor_id!`] macro expands to; not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::id::deserialize_id;
+    pub use serde;
+}

@@ -6,9 +6,51 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
 
-use crate::anonymizer::{Anonymizer, Email};
-use crate::error::{Error, Result};
-use crate::outcome::{BatchError, Evidence, Outcome, UserOutcome, for_each_user};
+use crate::anonymizer::Anonymizer;
+use crate::batch::Batch;
+use crate::email::Email;
+use crate::error::{Error, Result, VendorReply};
+use crate::id::VendorId;
+use crate::outcome::{BatchError, Evidence, UserOutcome};
+
+/// An id of the memory store: any text that is not blank.
+#[derive(Clone, PartialEq, Eq)]
+struct MemoryId(String);
+
+impl VendorId for MemoryId {
+    fn parse_id(text: &str) -> Result<Self> {
+        if text.trim().is_empty() {
+            return Err(Error::invalid_input("the id is empty"));
+        }
+        Ok(Self(text.to_owned()))
+    }
+
+    fn fmt_id(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+crate::vendor_id!(MemoryId);
+
+/// What an HTTP vendor would have answered: the store plays the vendor, so its answers are real.
+fn not_found(vendor: &'static str) -> Error {
+    Error::NotFound(VendorReply::new(
+        vendor,
+        "anonymize user",
+        reqwest::StatusCode::NOT_FOUND,
+        None,
+        None,
+    ))
+}
+
+fn rejected(vendor: &'static str, message: &str) -> Error {
+    Error::Rejected(VendorReply::new(
+        vendor,
+        "anonymize user",
+        reqwest::StatusCode::BAD_REQUEST,
+        None,
+        Some(message.to_owned()),
+    ))
+}
 
 /// An [`Anonymizer`] that keeps its users in memory: for the unit tests of code that takes an
 /// `Arc<dyn Anonymizer>`, with no HTTP at all.
@@ -16,6 +58,10 @@ use crate::outcome::{BatchError, Evidence, Outcome, UserOutcome, for_each_user};
 /// Known ids are anonymized (once anonymized, again: it is idempotent), unknown ids are
 /// [`Outcome::NotFound`], ids marked with [`with_rejected`](Self::with_rejected) are
 /// [`Outcome::Rejected`], and an empty or blank id is [`Outcome::Invalid`]. Clones share state.
+///
+/// [`Outcome::NotFound`]: crate::Outcome::NotFound
+/// [`Outcome::Rejected`]: crate::Outcome::Rejected
+/// [`Outcome::Invalid`]: crate::Outcome::Invalid
 #[derive(Clone)]
 pub struct MemoryAnonymizer {
     vendor: &'static str,
@@ -95,28 +141,22 @@ impl Anonymizer for MemoryAnonymizer {
 
     async fn anonymize(&self, ids: &[String]) -> Result<Vec<UserOutcome>, BatchError> {
         self.state().calls += 1;
-        for_each_user(ids, 1, |id| async move {
-            if id.trim().is_empty() {
-                return Outcome::Invalid {
-                    reason: "the id is empty".into(),
-                };
-            }
-            let mut state = self.state();
-            if let Some(error) = &state.fail_with {
-                return Outcome::Failed(error.clone());
-            }
-            if let Some(message) = state.rejected.get(&id) {
-                return Outcome::Rejected {
-                    message: message.clone(),
-                };
-            }
-            if !state.users.contains_key(&id) {
-                return Outcome::NotFound;
-            }
-            state.anonymized.insert(id);
-            Outcome::Anonymized(Evidence::new("anonymized in memory"))
-        })
-        .await
+        Batch::<MemoryId>::parse(self.vendor, ids)
+            .each(1, |MemoryId(id)| async move {
+                let mut state = self.state();
+                if let Some(error) = &state.fail_with {
+                    return Err(error.clone());
+                }
+                if let Some(message) = state.rejected.get(&id) {
+                    return Err(rejected(self.vendor, message));
+                }
+                if !state.users.contains_key(&id) {
+                    return Err(not_found(self.vendor));
+                }
+                state.anonymized.insert(id);
+                Ok(Evidence::new("anonymized in memory"))
+            })
+            .await
     }
 
     async fn resolve_email(&self, email: &Email) -> Result<Option<String>> {

@@ -1,11 +1,6 @@
 //! What happened to each user of a batch.
 
-use std::collections::HashSet;
 use std::fmt;
-use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
-
-use futures_util::StreamExt;
 
 use crate::error::Error;
 
@@ -60,6 +55,7 @@ impl Evidence {
 /// The outcome for one user.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
+#[must_use = "an outcome says whether the user's data is gone: check it"]
 pub enum Outcome {
     /// The vendor anonymized the user.
     Anonymized(Evidence),
@@ -170,86 +166,6 @@ pub struct BatchError {
     pub not_attempted: Vec<String>,
 }
 
-/// The distinct ids of `ids`, in order of first appearance.
-pub fn distinct<S: AsRef<str>>(ids: &[S]) -> Vec<&str> {
-    let mut seen = HashSet::with_capacity(ids.len());
-    ids.iter()
-        .map(AsRef::as_ref)
-        .filter(|id| seen.insert(*id))
-        .collect()
-}
-
-/// Run `per_user` for every distinct id of `ids`, at most `concurrency` at a time, and collect one
-/// outcome per distinct id in input order.
-///
-/// If an outcome is [`Outcome::Failed`] with an error that [aborts the batch](Error::aborts_batch),
-/// no further user is started; the users already under way finish, and the result is a
-/// [`BatchError`] that lists what was done and what was not attempted.
-pub async fn for_each_user<S, F, Fut>(
-    ids: &[S],
-    concurrency: usize,
-    per_user: F,
-) -> Result<Vec<UserOutcome>, BatchError>
-where
-    S: AsRef<str>,
-    F: Fn(String) -> Fut,
-    Fut: Future<Output = Outcome>,
-{
-    let stop = AtomicBool::new(false);
-    let results: Vec<(String, Option<Outcome>)> =
-        futures_util::stream::iter(distinct(ids).into_iter().map(str::to_owned))
-            .map(|id| {
-                let stop = &stop;
-                let per_user = &per_user;
-                async move {
-                    if stop.load(Ordering::SeqCst) {
-                        return (id, None);
-                    }
-                    let outcome = per_user(id.clone()).await;
-                    if matches!(&outcome, Outcome::Failed(e) if e.aborts_batch()) {
-                        stop.store(true, Ordering::SeqCst);
-                    }
-                    (id, Some(outcome))
-                }
-            })
-            .buffered(concurrency.max(1))
-            .collect()
-            .await;
-    collect_outcomes(results)
-}
-
-/// Turn per-id results (`None`: not attempted) into the batch result, failing with the first
-/// error that aborts a batch.
-fn collect_outcomes(
-    results: Vec<(String, Option<Outcome>)>,
-) -> Result<Vec<UserOutcome>, BatchError> {
-    let mut completed = Vec::with_capacity(results.len());
-    let mut not_attempted = Vec::new();
-    let mut fatal = None;
-    for (id, outcome) in results {
-        match outcome {
-            Some(outcome) => {
-                if fatal.is_none()
-                    && let Outcome::Failed(e) = &outcome
-                    && e.aborts_batch()
-                {
-                    fatal = Some(e.clone());
-                }
-                completed.push(UserOutcome::new(id, outcome));
-            }
-            None => not_attempted.push(id),
-        }
-    }
-    match fatal {
-        Some(error) => Err(BatchError {
-            error,
-            completed,
-            not_attempted,
-        }),
-        None => Ok(completed),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -262,58 +178,6 @@ mod tests {
         let shown = format!("{e:?}");
         assert!(!shown.contains("+33"), "{shown}");
         assert!(shown.contains("<not shown>"));
-    }
-
-    #[test]
-    fn distinct_keeps_first_order() {
-        assert_eq!(distinct(&["b", "a", "b", "c", "a"]), vec!["b", "a", "c"]);
-        assert!(distinct::<&str>(&[]).is_empty());
-    }
-
-    #[tokio::test]
-    async fn one_outcome_per_distinct_id_in_order() {
-        let ids = ["3", "1", "3", "2"];
-        let out = for_each_user(&ids, 4, |id| async move {
-            if id == "2" {
-                Outcome::NotFound
-            } else {
-                Outcome::Anonymized(Evidence::new("ok"))
-            }
-        })
-        .await
-        .unwrap();
-        let got: Vec<_> = out
-            .iter()
-            .map(|o| (o.id.as_str(), o.outcome.label()))
-            .collect();
-        assert_eq!(
-            got,
-            vec![("3", "anonymized"), ("1", "anonymized"), ("2", "not_found")]
-        );
-    }
-
-    #[tokio::test]
-    async fn fatal_error_stops_the_batch_without_hiding_work() {
-        let ids: Vec<String> = (1..=5).map(|i| i.to_string()).collect();
-        let err = for_each_user(&ids, 1, |id| async move {
-            if id == "3" {
-                Outcome::Failed(Error::from_reply(
-                    VendorReply::new("v", "op", StatusCode::UNAUTHORIZED, None, None),
-                    None,
-                ))
-            } else {
-                Outcome::Anonymized(Evidence::new("ok"))
-            }
-        })
-        .await
-        .unwrap_err();
-        assert_eq!(err.completed.len(), 3);
-        assert_eq!(err.not_attempted, vec!["4", "5"]);
-        assert!(matches!(err.error, Error::Unauthenticated(_)));
-        assert!(
-            err.to_string()
-                .starts_with("batch stopped after 3 of 5 users")
-        );
     }
 
     #[test]

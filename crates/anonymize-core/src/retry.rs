@@ -14,7 +14,7 @@ use reqwest::header::{HeaderMap, RETRY_AFTER};
 /// and by a total time budget per call, and by a retry budget shared by every clone of the client
 /// (see [`with_shared_budget`](Self::with_shared_budget)). A `Retry-After` header (seconds or HTTP date) is honoured, capped at
 /// [`max_retry_after`](Self::with_max_retry_after). A 429 without `Retry-After` waits at least
-/// [`rate_limited_backoff`](Self::with_rate_limited_backoff) (360Learning asks for about a second).
+/// [`rate_limited_backoff`](Self::with_rate_limited_backoff) (vendors that publish no `Retry-After` commonly ask for about a second).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetryPolicy {
     max_retries: u32,
@@ -109,11 +109,6 @@ impl RetryPolicy {
         self.budget
     }
 
-    /// Whether an answer with this status is worth sending again.
-    pub fn is_retryable_status(status: StatusCode) -> bool {
-        matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504)
-    }
-
     /// The wait before the next attempt: decorrelated jitter from the previous wait, raised to the
     /// vendor's `Retry-After` (capped) or, for a 429 without one, to the rate-limited backoff.
     pub(crate) fn next_delay(
@@ -140,6 +135,12 @@ impl RetryPolicy {
             None => jittered,
         }
     }
+}
+
+/// Whether an answer with this status is worth sending again: 408, 429, 500, 502, 503, 504.
+/// The one list: [`Error::is_retryable`](crate::Error::is_retryable) and the client both read it.
+pub(crate) fn is_retryable_status(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504)
 }
 
 /// A retry budget shared by every clone of a client (as in the AWS SDKs): each retry spends
@@ -186,7 +187,7 @@ impl RetryBudget {
 }
 
 /// Read a `Retry-After` header: delay-seconds or an HTTP date (a date in the past means now).
-pub fn parse_retry_after(headers: &HeaderMap) -> Option<Duration> {
+pub(crate) fn parse_retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));
@@ -289,14 +290,10 @@ mod tests {
     #[test]
     fn retryable_statuses() {
         for s in [408, 429, 500, 502, 503, 504] {
-            assert!(RetryPolicy::is_retryable_status(
-                StatusCode::from_u16(s).unwrap()
-            ));
+            assert!(is_retryable_status(StatusCode::from_u16(s).unwrap()));
         }
         for s in [400, 401, 403, 404, 409, 422, 501, 505] {
-            assert!(!RetryPolicy::is_retryable_status(
-                StatusCode::from_u16(s).unwrap()
-            ));
+            assert!(!is_retryable_status(StatusCode::from_u16(s).unwrap()));
         }
     }
 }

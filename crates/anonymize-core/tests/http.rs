@@ -6,11 +6,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use anonymize_core::http::{Call, HttpClient, HttpConfig};
 use anonymize_core::reqwest::Method;
-use anonymize_core::{
-    Authorizer, Error, IssuedToken, RetryPolicy, StaticCredential, TokenCache, TokenSource,
+use anonymize_core::vendor::{
+    Authorizer, Call, ErrorBody, HttpClient, IssuedToken, StaticCredential, TokenCache, TokenSource,
 };
+use anonymize_core::{Error, HttpConfig, RetryPolicy};
 use async_trait::async_trait;
 use httpmock::HttpMockResponse;
 use httpmock::prelude::*;
@@ -48,14 +48,14 @@ async fn not_found_is_sent_once_and_keeps_the_vendor_code() {
         .mock_async(|when, then| {
             when.method(GET).path("/thing");
             then.status(404)
-                .body(r#"{"error":{"code":"userNotFound","message":"No such user"}}"#);
+                .body(r#"{"error":"user_not_found","error_description":"No such user"}"#);
         })
         .await;
     let http = client(&server, HttpConfig::default().with_retry(fast_retry(3)));
     let err = http.execute(get(&http, "thing")).await.unwrap_err();
     mock.assert_calls(1);
     assert!(matches!(err, Error::NotFound(_)), "{err:?}");
-    assert_eq!(err.code(), Some("userNotFound"));
+    assert_eq!(err.code(), Some("user_not_found"));
     assert_eq!(err.message(), Some("No such user"));
     assert_eq!(err.status().unwrap().as_u16(), 404);
     assert!(!err.is_retryable());
@@ -369,6 +369,7 @@ async fn redirects_are_not_followed() {
 
 #[derive(Debug)]
 struct FormTokenSource {
+    http: HttpClient,
     url: Url,
     secret: SecretString,
 }
@@ -381,11 +382,11 @@ struct TokenAnswer {
 
 #[async_trait]
 impl TokenSource for FormTokenSource {
-    async fn fetch(&self, http: &HttpClient) -> anonymize_core::Result<IssuedToken> {
+    async fn fetch(&self) -> anonymize_core::Result<IssuedToken> {
         use secrecy::ExposeSecret;
         let call = Call::new("fetch token", Method::POST, self.url.clone())
             .form([("client_secret", self.secret.expose_secret())]);
-        let answer: TokenAnswer = http.execute(call).await?.json()?;
+        let answer: TokenAnswer = self.http.execute(call).await?.json()?;
         Ok(IssuedToken {
             scheme: "Bearer".into(),
             token: SecretString::from(answer.access_token),
@@ -414,7 +415,7 @@ async fn token_setup<'a>(
     accept: &'static [&'static str],
 ) -> (
     HttpClient,
-    TokenCache<FormTokenSource>,
+    Arc<TokenCache<FormTokenSource>>,
     Arc<AtomicUsize>,
     httpmock::Mock<'a>,
 ) {
@@ -448,22 +449,24 @@ async fn token_setup<'a>(
         })
         .await;
     let http = client(server, HttpConfig::default().with_retry(fast_retry(2)));
-    let cache = TokenCache::new(FormTokenSource {
+    let cache = Arc::new(TokenCache::new(FormTokenSource {
         url: http.url(&["token"]),
         secret: SecretString::from(SECRET),
-    });
-    (http, cache, issued, protected)
+        http: http.clone(),
+    }));
+    // The API client is given its authorizer once; the token source keeps the plain client.
+    let api = http.with_authorizer(cache.clone());
+    (api, cache, issued, protected)
 }
 
 #[tokio::test]
 async fn many_concurrent_calls_share_one_token_request() {
     let server = MockServer::start_async().await;
-    let (http, cache, issued, protected) = token_setup(&server, &["t1"]).await;
+    let (http, _cache, issued, protected) = token_setup(&server, &["t1"]).await;
     let calls = (0..20).map(|_| {
         let http = http.clone();
-        let cache = &cache;
         async move {
-            http.execute(Call::new("read", Method::GET, http.url(&["protected"])).auth(cache))
+            http.execute(Call::new("read", Method::GET, http.url(&["protected"])))
                 .await
         }
     });
@@ -478,9 +481,9 @@ async fn many_concurrent_calls_share_one_token_request() {
 async fn a_401_refreshes_the_token_once_and_retries() {
     // The server has revoked t1 and accepts only t2.
     let server = MockServer::start_async().await;
-    let (http, cache, issued, protected) = token_setup(&server, &["t2"]).await;
+    let (http, _cache, issued, protected) = token_setup(&server, &["t2"]).await;
     let response = http
-        .execute(Call::new("read", Method::GET, http.url(&["protected"])).auth(&cache))
+        .execute(Call::new("read", Method::GET, http.url(&["protected"])))
         .await
         .unwrap();
     assert_eq!(response.body().as_ref(), b"ok");
@@ -491,9 +494,9 @@ async fn a_401_refreshes_the_token_once_and_retries() {
 #[tokio::test]
 async fn a_second_401_is_unauthenticated() {
     let server = MockServer::start_async().await;
-    let (http, cache, issued, protected) = token_setup(&server, &[]).await;
+    let (http, _cache, issued, protected) = token_setup(&server, &[]).await;
     let err = http
-        .execute(Call::new("read", Method::GET, http.url(&["protected"])).auth(&cache))
+        .execute(Call::new("read", Method::GET, http.url(&["protected"])))
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Unauthenticated(_)), "{err:?}");
@@ -514,16 +517,16 @@ async fn a_refused_token_request_is_shared_by_waiting_callers() {
                 .body(r#"{"error":"invalid_client"}"#);
         })
         .await;
-    let http = client(&server, HttpConfig::default().with_retry(fast_retry(2)));
-    let cache = TokenCache::new(FormTokenSource {
-        url: http.url(&["token"]),
+    let plain = client(&server, HttpConfig::default().with_retry(fast_retry(2)));
+    let http = plain.with_authorizer(Arc::new(TokenCache::new(FormTokenSource {
+        url: plain.url(&["token"]),
         secret: SecretString::from(SECRET),
-    });
+        http: plain.clone(),
+    })));
     let calls = (0..10).map(|_| {
         let http = http.clone();
-        let cache = &cache;
         async move {
-            http.execute(Call::new("read", Method::GET, http.url(&["protected"])).auth(cache))
+            http.execute(Call::new("read", Method::GET, http.url(&["protected"])))
                 .await
         }
     });
@@ -536,7 +539,7 @@ async fn a_refused_token_request_is_shared_by_waiting_callers() {
     token.assert_calls(1);
     // A later call, after the failure, asks again (the credentials may have been fixed).
     let _ = http
-        .execute(Call::new("read", Method::GET, http.url(&["protected"])).auth(&cache))
+        .execute(Call::new("read", Method::GET, http.url(&["protected"])))
         .await;
     token.assert_calls(2);
 }
@@ -546,8 +549,9 @@ async fn a_static_token_is_not_retried_after_401() {
     let server = MockServer::start_async().await;
     let (http, _cache, _issued, protected) = token_setup(&server, &[]).await;
     let fixed = StaticCredential::bearer(&SecretString::from("pre-issued-9x")).unwrap();
+    let http = http.with_authorizer(Arc::new(fixed.clone()));
     let err = http
-        .execute(Call::new("read", Method::GET, http.url(&["protected"])).auth(&fixed))
+        .execute(Call::new("read", Method::GET, http.url(&["protected"])))
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Unauthenticated(_)));
@@ -560,10 +564,10 @@ async fn secrets_never_show_in_debug_or_errors() {
     let server = MockServer::start_async().await;
     let (http, cache, _issued, _protected) = token_setup(&server, &[]).await;
     let err = http
-        .execute(Call::new("read", Method::GET, http.url(&["protected"])).auth(&cache))
+        .execute(Call::new("read", Method::GET, http.url(&["protected"])))
         .await
         .unwrap_err();
-    let credential = cache.credential(&http).await.unwrap();
+    let credential = cache.credential().await.unwrap();
     for shown in [
         format!("{err} {err:?}"),
         format!("{cache:?}"),
@@ -573,4 +577,58 @@ async fn secrets_never_show_in_debug_or_errors() {
         assert!(!shown.contains(SECRET), "{shown}");
         assert!(!shown.contains("Bearer t"), "{shown}");
     }
+}
+
+#[tokio::test]
+async fn a_501_is_not_retried_and_the_error_agrees() {
+    let server = MockServer::start_async().await;
+    let mock = server
+        .mock_async(|w, then| {
+            w.path("/thing");
+            then.status(501);
+        })
+        .await;
+    let http = client(&server, HttpConfig::default().with_retry(fast_retry(3)));
+    let err = http.execute(get(&http, "thing")).await.unwrap_err();
+    assert!(matches!(err, Error::Server(_)), "{err:?}");
+    assert!(!err.is_retryable());
+    mock.assert_calls(1);
+}
+
+#[tokio::test]
+async fn the_vendor_reads_its_own_error_bodies() {
+    fn nested(body: &[u8]) -> ErrorBody {
+        let v: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+        match v["error"]["code"].as_str() {
+            Some(code) => ErrorBody::new(
+                Some(code.to_owned()),
+                v["error"]["message"].as_str().map(str::to_owned),
+            ),
+            None => ErrorBody::standard(body),
+        }
+    }
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|w, then| {
+            w.path("/thing");
+            then.status(400)
+                .body(r#"{"error":{"code":"userNotDeleted","message":"Delete first"}}"#);
+        })
+        .await;
+    server
+        .mock_async(|w, then| {
+            w.path("/other");
+            then.status(401).body(r#"{"error":"invalid_token"}"#);
+        })
+        .await;
+    let plain = client(&server, HttpConfig::default());
+    let err = plain.execute(get(&plain, "thing")).await.unwrap_err();
+    assert_eq!((err.code(), err.message()), (None, None));
+    let http = plain.with_error_reader(nested);
+    let err = http.execute(get(&http, "thing")).await.unwrap_err();
+    assert!(matches!(err, Error::Rejected(_)), "{err:?}");
+    assert_eq!(err.code(), Some("userNotDeleted"));
+    assert_eq!(err.message(), Some("Delete first"));
+    let err = http.execute(get(&http, "other")).await.unwrap_err();
+    assert_eq!(err.code(), Some("invalid_token"));
 }

@@ -1,5 +1,6 @@
-//! The command-line contract shared by the vendor examples (and any erasure command built on
-//! this crate): one line per argument, stable labels, meaningful exit codes.
+//! The command-line contract shared by the vendor examples: one line per argument, stable
+//! labels, meaningful exit codes. It lives here, beside the examples, so that no library user
+//! compiles it.
 //!
 //! [`erase_args`] takes the arguments as given (vendor ids, or e-mail addresses, recognised by
 //! their `@`), resolves the addresses through the vendor, anonymizes, and writes exactly one line
@@ -12,9 +13,7 @@
 use std::collections::HashMap;
 use std::io::Write;
 
-use crate::anonymizer::{Anonymizer, Email};
-use crate::error::Error;
-use crate::outcome::Outcome;
+use anonymize_core::{Anonymizer, Email, Error, Outcome, Subject};
 
 /// Every argument got an outcome.
 pub const EXIT_OK: u8 = 0;
@@ -41,14 +40,10 @@ pub async fn erase_args(
     let name = vendor.vendor();
     let mut steps: Vec<Step> = args
         .iter()
-        .map(|arg| {
-            if !Email::looks_like(arg) {
-                return Step::Erase(arg.clone());
-            }
-            match Email::parse(arg) {
-                Ok(email) => Step::Email(email),
-                Err(e) => Step::Decided(Outcome::from_error(e)),
-            }
+        .map(|arg| match Subject::parse(arg) {
+            Ok(Subject::Id(id)) => Step::Erase(id),
+            Ok(Subject::Email(email)) => Step::Email(email),
+            Err(e) => Step::Decided(Outcome::from_error(e)),
         })
         .collect();
 
@@ -138,9 +133,11 @@ pub async fn erase_args(
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
-    use crate::MemoryAnonymizer;
-    use crate::error::VendorReply;
+    use anonymize_core::MemoryAnonymizer;
+    use anonymize_core::vendor::VendorReply;
 
     async fn run(vendor: &MemoryAnonymizer, args: &[&str]) -> (u8, String, String) {
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
@@ -196,7 +193,7 @@ mod tests {
         vendor.fail_with(Error::Unauthenticated(VendorReply::new(
             "mem",
             "anonymize",
-            reqwest::StatusCode::UNAUTHORIZED,
+            anonymize_core::reqwest::StatusCode::UNAUTHORIZED,
             Some("invalid_token".into()),
             None,
         )));

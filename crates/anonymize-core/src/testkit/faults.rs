@@ -1,9 +1,7 @@
-//! Fault injection shared by the vendor simulators (their `testkit` features).
+//! Fault injection: a queue the [`Frontdoor`](super::Frontdoor) consults for every request.
 //!
-//! A simulator owns a [`Faults`] queue and asks it, for every request it receives, whether to
-//! misbehave instead of answering normally. Tests queue faults through the simulator's API:
-//! fail the next N calls with a status, answer 429 with a `Retry-After`, or delay answers.
-//! This module is plain data (no HTTP server), so it costs nothing to crates that do not use it.
+//! Tests queue faults through a simulator's [`faults`](super::Simulated::faults): fail the next
+//! N calls with a status, answer 429 with a `Retry-After`, or delay answers.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};

@@ -1,0 +1,381 @@
+//! [`HttpClient`]: sends a [`Call`] with the rate limit, the credential, timeouts, the retry loop,
+//! the body cap, and the mapping of error answers to [`Error`].
+
+use std::fmt;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use reqwest::StatusCode;
+use tokio::time::Instant;
+use url::Url;
+
+use super::call::{Call, Response};
+use super::config::{HttpConfig, append_segments, check_base_url};
+use crate::auth::{Authorizer, Credential};
+use crate::error::{Error, Result, VendorReply};
+use crate::error_body::{ErrorBody, ErrorBodyReader};
+use crate::retry::{RetryBudget, is_retryable_status, parse_retry_after};
+
+/// A vendor's HTTP client: cheap to clone, every clone shares one connection pool.
+///
+/// A client without an authorizer sends requests as they are (a token request); one built with
+/// [`with_authorizer`](Self::with_authorizer) authorizes every request it sends.
+#[derive(Clone)]
+pub struct HttpClient {
+    inner: Arc<Inner>,
+    auth: Option<Arc<dyn Authorizer>>,
+}
+
+/// What every clone shares, and what [`HttpClient::with_authorizer`] keeps.
+#[derive(Clone)]
+struct Inner {
+    vendor: &'static str,
+    base: Url,
+    config: HttpConfig,
+    client: reqwest::Client,
+    retry_budget: Arc<RetryBudget>,
+    read_error_body: ErrorBodyReader,
+}
+
+impl fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpClient")
+            .field("vendor", &self.inner.vendor)
+            .field("base", &self.inner.base.as_str())
+            .field("config", &self.inner.config)
+            .field("auth", &self.auth)
+            .finish()
+    }
+}
+
+impl HttpClient {
+    /// A client for `vendor` at `base`, checked with [`check_base_url`], without an authorizer.
+    /// Error bodies are read with [`ErrorBody::standard`] until
+    /// [`with_error_reader`](Self::with_error_reader) says otherwise.
+    pub fn new(vendor: &'static str, base: Url, config: HttpConfig) -> Result<Self> {
+        check_base_url(&base, config.allow_insecure_http)?;
+        let client = match &config.client {
+            Some(c) => c.clone(),
+            None => reqwest::Client::builder()
+                .connect_timeout(config.connect_timeout)
+                .timeout(config.request_timeout)
+                // An erasure API has no business redirecting; following one could carry the
+                // credential elsewhere. A 3xx is reported as an unexpected response instead.
+                .redirect(reqwest::redirect::Policy::none())
+                .user_agent(concat!("anonymize-rs/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .map_err(|e| Error::Configuration {
+                    reason: format!("cannot build the HTTP client: {}", e.without_url()),
+                })?,
+        };
+        Ok(Self {
+            inner: Arc::new(Inner {
+                vendor,
+                base,
+                retry_budget: Arc::new(RetryBudget::new(config.retry.shared_budget())),
+                config,
+                client,
+                read_error_body: ErrorBody::standard,
+            }),
+            auth: None,
+        })
+    }
+
+    /// This client, reading error bodies with `reader` (the vendor's own shapes, falling back to
+    /// [`ErrorBody::standard`]). Call it before [`with_authorizer`](Self::with_authorizer) and
+    /// before handing clones to a token source, so that they all read errors the same way.
+    #[must_use]
+    pub fn with_error_reader(self, reader: ErrorBodyReader) -> Self {
+        let Inner {
+            vendor,
+            base,
+            config,
+            client,
+            retry_budget,
+            ..
+        } = Arc::unwrap_or_clone(self.inner);
+        Self {
+            inner: Arc::new(Inner {
+                vendor,
+                base,
+                config,
+                client,
+                retry_budget,
+                read_error_body: reader,
+            }),
+            auth: self.auth,
+        }
+    }
+
+    /// A client that authorizes every request with `auth` (after a 401 it asks `auth` for a fresh
+    /// credential once). It shares this client's connection pool, settings and retry budget, so a
+    /// token source can hold this client (without the authorizer) for its token requests.
+    #[must_use]
+    pub fn with_authorizer(&self, auth: Arc<dyn Authorizer>) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+            auth: Some(auth),
+        }
+    }
+
+    /// The vendor's name.
+    pub fn vendor(&self) -> &'static str {
+        self.inner.vendor
+    }
+
+    /// The base URL.
+    pub fn base(&self) -> &Url {
+        &self.inner.base
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &HttpConfig {
+        &self.inner.config
+    }
+
+    /// Check another URL this client will call (e.g. a token endpoint on another host) with the
+    /// same rules as the base URL ([`check_base_url`]).
+    pub fn check_url(&self, url: &Url) -> Result<()> {
+        check_base_url(url, self.inner.config.allow_insecure_http)
+    }
+
+    /// The base URL with `segments` appended, each percent-encoded as one path segment (a `/` or
+    /// `?` inside a segment cannot change the path or add a query).
+    pub fn url(&self, segments: &[&str]) -> Url {
+        append_segments(&self.inner.base, segments)
+    }
+
+    /// Send `call`, with the rate limit, credential, retries and error mapping described in the
+    /// [module docs](crate::vendor). Only a 2xx answer is `Ok`.
+    ///
+    /// Every clone of this client shares one retry budget ([`RetryPolicy::with_shared_budget`]).
+    pub async fn execute(&self, call: Call<'_>) -> Result<Response> {
+        use tracing::Instrument;
+        // One span per call, so every attempt's events (and a subscriber's timings) group under
+        // vendor and operation. Never the URL, a header or a body: they may hold personal data.
+        let span = tracing::debug_span!(
+            "vendor_call",
+            vendor = self.inner.vendor,
+            operation = call.operation
+        );
+        self.execute_in_span(call).instrument(span).await
+    }
+
+    async fn execute_in_span(&self, call: Call<'_>) -> Result<Response> {
+        let vendor = self.inner.vendor;
+        let policy = &self.inner.config.retry;
+        let started = Instant::now();
+        let mut retries = 0u32;
+        let mut refreshed = false;
+        let mut previous_delay = None;
+        loop {
+            if let Some(limiter) = call.limiter {
+                limiter.acquire().await;
+            }
+            let credential = match &self.auth {
+                Some(auth) => Some(auth.credential().await?),
+                None => None,
+            };
+            let attempt = retries + 1;
+            let sent = self.send_once(&call, credential.as_ref()).await;
+            let (error, status, retry_after, retryable) = match sent {
+                Ok(response) if response.status.is_success() => {
+                    self.inner.retry_budget.earn();
+                    tracing::debug!(
+                        vendor,
+                        operation = call.operation,
+                        status = response.status.as_u16(),
+                        attempt,
+                        "answered"
+                    );
+                    return Ok(response);
+                }
+                Ok(response) => {
+                    if response.status == StatusCode::UNAUTHORIZED
+                        && !refreshed
+                        && let (Some(auth), Some(used)) = (&self.auth, credential.as_ref())
+                        && auth.refused(used).await
+                    {
+                        tracing::debug!(
+                            vendor,
+                            operation = call.operation,
+                            "401: retrying once with a fresh credential"
+                        );
+                        refreshed = true;
+                        continue;
+                    }
+                    let retry_after = parse_retry_after(&response.headers);
+                    let retryable = is_retryable_status(response.status);
+                    let ErrorBody { code, message } = (self.inner.read_error_body)(&response.body);
+                    let reply =
+                        VendorReply::new(vendor, call.operation, response.status, code, message);
+                    tracing::debug!(
+                        vendor,
+                        operation = call.operation,
+                        status = response.status.as_u16(),
+                        attempt,
+                        code = reply.code(),
+                        "error answer"
+                    );
+                    (
+                        Error::from_reply(reply, retry_after),
+                        Some(response.status),
+                        retry_after,
+                        retryable,
+                    )
+                }
+                Err(SendError::Fatal(error)) => return Err(error),
+                Err(SendError::Transport { error, not_sent }) => {
+                    tracing::debug!(
+                        vendor,
+                        operation = call.operation,
+                        attempt,
+                        not_sent,
+                        "transport error"
+                    );
+                    // Not sent: always safe to retry. Sent but unanswered: only when idempotent.
+                    let retryable = not_sent || call.idempotent;
+                    (error, None, None, retryable)
+                }
+            };
+            if !retryable || retries >= policy.max_retries() {
+                return Err(error);
+            }
+            let delay = policy.next_delay(previous_delay, status, retry_after);
+            if started.elapsed() + delay > policy.budget() {
+                tracing::debug!(vendor, operation = call.operation, "time budget spent");
+                return Err(error);
+            }
+            if !self.inner.retry_budget.try_spend() {
+                tracing::warn!(
+                    vendor,
+                    operation = call.operation,
+                    "shared retry budget empty: failing fast"
+                );
+                return Err(error);
+            }
+            tracing::debug!(
+                vendor,
+                operation = call.operation,
+                attempt,
+                delay_ms = delay.as_millis() as u64,
+                "retrying"
+            );
+            tokio::time::sleep(delay).await;
+            previous_delay = Some(delay);
+            retries += 1;
+        }
+    }
+
+    async fn send_once(
+        &self,
+        call: &Call<'_>,
+        credential: Option<&Credential>,
+    ) -> std::result::Result<Response, SendError> {
+        let vendor = self.inner.vendor;
+        let mut request = self
+            .inner
+            .client
+            .request(call.method.clone(), call.url.clone())
+            .timeout(self.inner.config.request_timeout)
+            .headers(call.headers.clone());
+        if let Some(credential) = credential {
+            for (name, value) in credential.headers() {
+                request = request.header(name, value);
+            }
+        }
+        if let Some(body) = &call.body {
+            request = request.body(body.clone());
+        }
+        let transport = |e: reqwest::Error| {
+            let not_sent = e.is_connect();
+            let timeout = e.is_timeout();
+            let e = e.without_url();
+            let cause = crate::error::chain(&e);
+            let source = Arc::new(e);
+            let error = if timeout {
+                Error::Timeout {
+                    vendor,
+                    operation: call.operation,
+                    source,
+                }
+            } else {
+                Error::Transport {
+                    vendor,
+                    operation: call.operation,
+                    cause,
+                    source,
+                }
+            };
+            SendError::Transport { error, not_sent }
+        };
+        let mut response = request.send().await.map_err(transport)?;
+        let status = response.status();
+        let headers = std::mem::take(response.headers_mut());
+        let cap = self.inner.config.max_response_bytes;
+        if response.content_length().is_some_and(|n| n > cap as u64) {
+            return Err(SendError::Fatal(too_large(
+                vendor,
+                call.operation,
+                status,
+                cap,
+            )));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(transport)? {
+            if body.len() + chunk.len() > cap {
+                return Err(SendError::Fatal(too_large(
+                    vendor,
+                    call.operation,
+                    status,
+                    cap,
+                )));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Response {
+            vendor,
+            operation: call.operation,
+            status,
+            headers,
+            body: Bytes::from(body),
+        })
+    }
+}
+
+fn too_large(
+    vendor: &'static str,
+    operation: &'static str,
+    status: StatusCode,
+    cap: usize,
+) -> Error {
+    Error::UnexpectedResponse {
+        reply: VendorReply::new(vendor, operation, status, None, None),
+        detail: format!("response body larger than the {cap}-byte cap"),
+        source: None,
+    }
+}
+
+enum SendError {
+    Transport { error: Error, not_sent: bool },
+    Fatal(Error),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_url_keeps_the_base_path() {
+        let http = HttpClient::new(
+            "v",
+            Url::parse("https://host/ApiServer/").unwrap(),
+            HttpConfig::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            http.url(&["api", "v2", "users"]).as_str(),
+            "https://host/ApiServer/api/v2/users"
+        );
+    }
+}

@@ -1,0 +1,35 @@
+//! Building blocks for the authors of a vendor crate. Applications need none of this.
+//!
+//! A vendor crate has the same files as every other (see `docs/architecture.md`): its builder
+//! makes an [`HttpClient`] for the vendor's base URL, gives it the vendor's
+//! [`ErrorBodyReader`] and then its [`Authorizer`] (a [`StaticCredential`] for a pre-issued token,
+//! or a [`TokenCache`] over the vendor's [`TokenSource`], which holds a clone of the client without
+//! the authorizer for its token requests). Each endpoint is a [`Call`] sent with
+//! [`HttpClient::execute`], which does everything else:
+//!
+//! - the client-side [`RateLimiter`], counting every attempt;
+//! - the credential, and one refresh and retry after a 401;
+//! - the connect and request timeouts, HTTPS only (loopback excepted), no redirects, a cap on the
+//!   response body;
+//! - the retry loop of the [`RetryPolicy`](crate::RetryPolicy): connect errors, 408, 429, 500,
+//!   502, 503 and 504 (exactly what [`Error::is_retryable`](crate::Error::is_retryable) says),
+//!   timeouts only for idempotent calls, `Retry-After` honoured and capped, a time budget and a
+//!   retry budget shared by every clone;
+//! - the mapping of an error answer to [`Error`](crate::Error) in one place
+//!   ([`Error::from_reply`](crate::Error::from_reply)), its body read by the vendor's reader.
+//!
+//! The vendor's [`Anonymizer`](crate::Anonymizer) implementation runs the one parse step,
+//! [`Batch`]: distinct ids, parsed into the vendor's [`VendorId`] type, malformed ones
+//! [`Invalid`](crate::Outcome::Invalid) and never sent, errors turned into outcomes, concurrency,
+//! and a [`BatchError`](crate::BatchError) that hides nothing when the credentials are refused.
+
+pub use crate::auth::{
+    Authorizer, Credential, IssuedToken, StaticCredential, TokenCache, TokenSource, expires_in,
+    token_error,
+};
+pub use crate::batch::Batch;
+pub use crate::error::{EXCERPT_CHARS, VendorReply, excerpt};
+pub use crate::error_body::{ErrorBody, ErrorBodyReader};
+pub use crate::http::{Call, HttpClient, Response, append_segments, check_base_url};
+pub use crate::id::VendorId;
+pub use crate::ratelimit::RateLimiter;
