@@ -164,36 +164,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn email_rules() {
-        assert!(Email::parse("jane@example.com").is_ok());
-        assert!(Email::parse("  jane@example.com ").is_ok());
-        for bad in [
-            "",
-            "jane",
-            "@example.com",
-            "jane@",
-            "ja ne@example.com",
-            "a@b@c",
-            "a\n@b",
-        ] {
-            assert!(Email::parse(bad).is_err(), "{bad:?}");
-        }
-        let long = format!("{}@example.com", "a".repeat(250));
-        assert!(Email::parse(&long).is_err());
-        let err = Email::parse("not-an-address").unwrap_err();
-        assert!(!err.to_string().contains("not-an-address"));
-    }
-
-    #[test]
-    fn email_is_redacted_and_case_insensitive() {
-        let e = Email::parse("Jane.Doe@Example.com").unwrap();
-        assert_eq!(format!("{e:?}"), "Email(<redacted>)");
-        assert!(e.matches("jane.doe@example.COM"));
-        assert!(!e.matches("jane.doe@example.org"));
-        assert_eq!(e.normalized(), "jane.doe@example.com");
-    }
-
-    #[test]
     fn subjects() {
         assert!(matches!(Subject::parse("101"), Ok(Subject::Id(id)) if id == "101"));
         assert!(matches!(

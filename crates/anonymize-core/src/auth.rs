@@ -84,7 +84,7 @@ impl fmt::Debug for Credential {
     }
 }
 
-/// Authorizes requests; see the [module docs](self).
+/// Authorizes requests; see the [module docs](crate::vendor).
 #[async_trait]
 pub trait Authorizer: Send + Sync + fmt::Debug {
     /// The credential for the next request (fetching a token first when needed).
@@ -188,7 +188,7 @@ pub fn token_error(error: Error) -> Error {
     }
 }
 
-/// Caches the tokens of a [`TokenSource`]; see the [module docs](self).
+/// Caches the tokens of a [`TokenSource`]; see the [module docs](crate::vendor).
 ///
 /// A failed token request is shared too: callers that were waiting while it failed get its error
 /// instead of each sending another request with the same bad credentials.

@@ -142,8 +142,7 @@ where
     /// other, with `per_chunk`, which answers one [`Outcome`] per id of its group, in order.
     ///
     /// A group whose call fails is [`Outcome::Failed`] for each of its ids and the next group is
-    /// still sent, unless the error aborts the batch: then the group and every later one are not
-    /// attempted. A `per_chunk` that answers the wrong number of outcomes is a bug in the vendor
+    /// still sent, unless the error aborts the batch: then no later group is attempted. A `per_chunk` that answers the wrong number of outcomes is a bug in the vendor
     /// crate; the ids it left without one are `failed`, never dropped.
     pub async fn chunks<F, Fut>(
         self,
@@ -175,10 +174,10 @@ where
                     }
                 }
                 Err(error) if error.aborts_batch() => {
+                    // The group was sent and refused: each of its ids failed; later groups are
+                    // not attempted.
                     stopped = true;
-                    // The error is reported once, as the batch's; its group was not erased.
-                    results.push(Some(Outcome::Failed(error)));
-                    results.extend(chunk.iter().skip(1).map(|_| None));
+                    results.extend(chunk.iter().map(|_| Some(Outcome::Failed(error.clone()))));
                 }
                 Err(error) => {
                     results.extend(chunk.iter().map(|_| Some(Outcome::Failed(error.clone()))));
@@ -365,8 +364,10 @@ mod tests {
             })
             .await
             .unwrap_err();
-        assert_eq!(err.completed.len(), 3);
-        assert_eq!(err.not_attempted, ["4", "5"]);
+        // The refused group (3, 4) failed as a whole; the group after it was not attempted.
+        let labels: Vec<_> = err.completed.iter().map(|o| o.outcome.label()).collect();
+        assert_eq!(labels, ["not_found", "not_found", "failed", "failed"]);
+        assert_eq!(err.not_attempted, ["5"]);
     }
 
     #[tokio::test]

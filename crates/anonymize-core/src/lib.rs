@@ -36,6 +36,7 @@ mod batch;
 #[cfg_attr(docsrs, doc(cfg(feature = "conformance")))]
 pub mod conformance;
 mod email;
+mod env;
 mod error;
 mod error_body;
 mod http;

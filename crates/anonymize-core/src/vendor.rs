@@ -28,6 +28,7 @@ pub use crate::auth::{
     token_error,
 };
 pub use crate::batch::Batch;
+pub use crate::env::{env_url, env_url_opt, env_var, env_var_opt};
 pub use crate::error::{EXCERPT_CHARS, VendorReply, excerpt};
 pub use crate::error_body::{ErrorBody, ErrorBodyReader};
 pub use crate::http::{Call, HttpClient, Response, append_segments, check_base_url};

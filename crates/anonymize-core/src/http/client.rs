@@ -148,7 +148,7 @@ impl HttpClient {
     /// Send `call`, with the rate limit, credential, retries and error mapping described in the
     /// [module docs](crate::vendor). Only a 2xx answer is `Ok`.
     ///
-    /// Every clone of this client shares one retry budget ([`RetryPolicy::with_shared_budget`]).
+    /// Every clone of this client shares one retry budget ([`RetryPolicy::with_shared_budget`](crate::RetryPolicy::with_shared_budget)).
     pub async fn execute(&self, call: Call<'_>) -> Result<Response> {
         use tracing::Instrument;
         // One span per call, so every attempt's events (and a subscriber's timings) group under

@@ -16,7 +16,7 @@ mod server;
 mod tokens;
 
 pub use faults::{Fault, Faults};
-pub use server::{Frontdoor, RecordedRequest, SimServer, reply};
+pub use server::{Frontdoor, RecordedRequest, SimServer, header, reply};
 pub use tokens::{TokenCheck, TokenStore};
 
 use std::time::Duration;

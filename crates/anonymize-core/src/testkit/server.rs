@@ -213,6 +213,15 @@ impl SimServer {
     }
 }
 
+/// The value of the request header `name` (case-insensitive), if present: what a simulator's
+/// handler reads to check credentials and content types.
+pub fn header<'a>(req: &'a HttpMockRequest, name: &str) -> Option<&'a str> {
+    req.headers_vec()
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
 /// The answers a simulator's handler builds.
 pub mod reply {
     use httpmock::HttpMockResponse;
@@ -249,16 +258,9 @@ mod tests {
 
     #[tokio::test]
     async fn logs_requests_and_injects_faults_first() {
-        let sim = SimServer::start(|req| {
-            let probe = req
-                .headers_vec()
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case("x-probe"))
-                .map(|(_, v)| v.clone())
-                .unwrap_or_else(|| "none".into());
-            reply::text(200, &probe)
-        })
-        .await;
+        let sim =
+            SimServer::start(|req| reply::text(200, header(req, "X-PROBE").unwrap_or("none")))
+                .await;
         let front = sim.frontdoor();
         front
             .faults()
