@@ -1,13 +1,13 @@
 //! The OAuth2 client-credentials grant against `{issuer}/connect/token`.
 
 use std::fmt;
-use std::time::Duration;
 
+use anonymize_core::Result;
 use anonymize_core::reqwest::Method;
-use anonymize_core::{Call, HttpClient, IssuedToken, Result, TokenSource};
+use anonymize_core::vendor::{Call, HttpClient, IssuedToken, TokenSource, excerpt, expires_in};
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use url::Url;
 
 /// The scope Guardhouse's System API requires.
@@ -16,8 +16,10 @@ pub const SYSTEM_API_SCOPE: &str = "system_api";
 /// Fetches System API tokens with the client-credentials grant.
 ///
 /// The token endpoint lives at the issuer (`{issuer}/connect/token`), which may differ from the
-/// API base; the client checks it with the same HTTPS rules and sends through the same pool.
+/// API base. It owns a clone of the API's HTTP client without the authorizer: token requests go
+/// through the same pool, with the same HTTPS rules, retries and error reader.
 pub(crate) struct ClientCredentials {
+    pub(crate) http: HttpClient,
     pub(crate) token_url: Url,
     pub(crate) client_id: String,
     pub(crate) client_secret: SecretString,
@@ -33,34 +35,26 @@ impl fmt::Debug for ClientCredentials {
             .field("client_secret", &"<redacted>")
             .field("scope", &self.scope)
             .field("audience", &self.audience)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
-/// `{"access_token","token_type","expires_in","scope"}`; `expires_in` may come as a string.
+/// `{"access_token","token_type","expires_in","scope"}`; `expires_in` may come as a string, and
+/// is read by core's [`expires_in`] (an unreadable value leaves the cache's default lifetime).
 #[derive(Deserialize)]
 struct TokenAnswer {
     access_token: String,
     #[serde(default)]
     token_type: Option<String>,
-    #[serde(default, deserialize_with = "seconds")]
-    expires_in: Option<u64>,
+    #[serde(default)]
+    expires_in: Option<serde_json::Value>,
     #[serde(default)]
     scope: Option<String>,
 }
 
-/// Core's reading of `expires_in` (a number or a numeric string); an unreadable value leaves the
-/// token cache's default lifetime in force.
-fn seconds<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<u64>, D::Error> {
-    Ok(Option::<serde_json::Value>::deserialize(d)?
-        .as_ref()
-        .and_then(anonymize_core::auth::expires_in)
-        .map(|d| d.as_secs()))
-}
-
 #[async_trait]
 impl TokenSource for ClientCredentials {
-    async fn fetch(&self, http: &HttpClient) -> Result<IssuedToken> {
+    async fn fetch(&self) -> Result<IssuedToken> {
         let mut form = vec![
             ("grant_type", "client_credentials"),
             ("client_id", self.client_id.as_str()),
@@ -76,8 +70,8 @@ impl TokenSource for ClientCredentials {
         let call = Call::new("fetch token", Method::POST, self.token_url.clone())
             .form(form)
             .idempotent(true);
-        // A refused request is mapped to a batch-stopping error by core (anonymize_core::token_error).
-        let response = http.execute(call).await?;
+        // A refused request becomes a batch-stopping error in core's token cache (`token_error`).
+        let response = self.http.execute(call).await?;
         let answer: TokenAnswer = response.json()?;
         let token = SecretString::from(answer.access_token);
         if token.expose_secret().is_empty() {
@@ -89,7 +83,7 @@ impl TokenSource for ClientCredentials {
             Some(other) => {
                 return Err(response.unexpected(format!(
                     "token type `{}` is not supported (expected Bearer)",
-                    anonymize_core::error::excerpt(other, 32)
+                    excerpt(other, 32)
                 )));
             }
         };
@@ -105,7 +99,7 @@ impl TokenSource for ClientCredentials {
         Ok(IssuedToken {
             scheme,
             token,
-            expires_in: answer.expires_in.map(Duration::from_secs),
+            expires_in: answer.expires_in.as_ref().and_then(expires_in),
         })
     }
 }
@@ -114,28 +108,35 @@ impl TokenSource for ClientCredentials {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
+    use std::time::Duration;
+
+    use anonymize_core::HttpConfig;
+
     use super::*;
 
     #[test]
     fn token_answer_shapes() {
+        let lifetime = |a: &TokenAnswer| a.expires_in.as_ref().and_then(expires_in);
         let a: TokenAnswer = serde_json::from_str(
             r#"{"access_token":"t","token_type":"Bearer","expires_in":3600,"scope":"system_api"}"#,
         )
         .unwrap();
-        assert_eq!(a.expires_in, Some(3600));
+        assert_eq!(lifetime(&a), Some(Duration::from_secs(3600)));
         let a: TokenAnswer =
             serde_json::from_str(r#"{"access_token":"t","expires_in":"60"}"#).unwrap();
-        assert_eq!(a.expires_in, Some(60));
+        assert_eq!(lifetime(&a), Some(Duration::from_secs(60)));
         assert_eq!(a.token_type, None);
         let a: TokenAnswer =
             serde_json::from_str(r#"{"access_token":"t","expires_in":null}"#).unwrap();
-        assert_eq!(a.expires_in, None);
+        assert_eq!(lifetime(&a), None);
     }
 
     #[test]
     fn debug_hides_the_secret() {
+        let token_url = Url::parse("https://tenant.example.com/connect/token").unwrap();
         let cc = ClientCredentials {
-            token_url: Url::parse("https://tenant.example.com/connect/token").unwrap(),
+            http: HttpClient::new(crate::VENDOR, token_url.clone(), HttpConfig::default()).unwrap(),
+            token_url,
             client_id: "svc".into(),
             client_secret: SecretString::from("very-secret-value"),
             scope: SYSTEM_API_SCOPE.into(),

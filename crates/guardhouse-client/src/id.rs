@@ -2,10 +2,9 @@
 
 use std::fmt;
 use std::num::NonZeroU64;
-use std::str::FromStr;
 
-use anonymize_core::Error;
-use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
+use anonymize_core::vendor::VendorId;
+use anonymize_core::{Error, Result};
 
 /// A Guardhouse user id: a whole number greater than 0.
 ///
@@ -15,7 +14,10 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 /// Leading zeros are refused so that one user has one spelling (`7` and `007` would otherwise be
 /// two entries of a batch for the same user).
 ///
-/// Errors never repeat the input, which may be personal data pasted in the wrong column.
+/// Errors are [`Error::InvalidInput`] and never repeat the input, which may be personal data
+/// pasted in the wrong column. Like every vendor id, it converts from and to text (`FromStr`,
+/// `Display`, `TryFrom<&str>`, `TryFrom<String>`, serde as a string); Guardhouse's JSON sends it
+/// as a number, which [`User`](crate::User) reads.
 ///
 /// ```
 /// use guardhouse_client::UserId;
@@ -32,6 +34,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct UserId(NonZeroU64);
 
+anonymize_core::vendor_id!(UserId);
+
 /// The largest id accepted (`i64::MAX`).
 const MAX: u64 = i64::MAX as u64;
 
@@ -41,13 +45,11 @@ impl UserId {
         self.0.get()
     }
 
-    fn from_u64(n: u64) -> Result<Self, Error> {
+    fn from_u64(n: u64) -> Result<Self> {
         if n > MAX {
             return Err(too_large());
         }
-        NonZeroU64::new(n)
-            .map(Self)
-            .ok_or_else(|| Error::invalid_input("a Guardhouse user id must be a positive number"))
+        NonZeroU64::new(n).map(Self).ok_or_else(not_positive)
     }
 }
 
@@ -55,19 +57,19 @@ fn too_large() -> Error {
     Error::invalid_input("a Guardhouse user id is too large (it must fit a signed 64-bit integer)")
 }
 
-impl FromStr for UserId {
-    type Err = Error;
+fn not_positive() -> Error {
+    Error::invalid_input("a Guardhouse user id must be a positive number")
+}
 
-    fn from_str(s: &str) -> Result<Self, Error> {
+impl VendorId for UserId {
+    fn parse_id(s: &str) -> Result<Self> {
         if s.is_empty() {
             return Err(Error::invalid_input(
                 "a Guardhouse user id must not be empty",
             ));
         }
         if s.starts_with('-') && s.len() > 1 && s[1..].bytes().all(|b| b.is_ascii_digit()) {
-            return Err(Error::invalid_input(
-                "a Guardhouse user id must be a positive number",
-            ));
+            return Err(not_positive());
         }
         if !s.bytes().all(|b| b.is_ascii_digit()) {
             return Err(Error::invalid_input(
@@ -76,7 +78,7 @@ impl FromStr for UserId {
         }
         if s.len() > 1 && s.starts_with('0') {
             return Err(if s.bytes().all(|b| b == b'0') {
-                Error::invalid_input("a Guardhouse user id must be a positive number")
+                not_positive()
             } else {
                 Error::invalid_input("a Guardhouse user id must not have leading zeros")
             });
@@ -85,12 +87,16 @@ impl FromStr for UserId {
         let n = s.parse::<u64>().map_err(|_| too_large())?;
         Self::from_u64(n)
     }
+
+    fn fmt_id(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
 }
 
 impl TryFrom<u64> for UserId {
     type Error = Error;
 
-    fn try_from(n: u64) -> Result<Self, Error> {
+    fn try_from(n: u64) -> Result<Self> {
         Self::from_u64(n)
     }
 }
@@ -98,18 +104,10 @@ impl TryFrom<u64> for UserId {
 impl TryFrom<i64> for UserId {
     type Error = Error;
 
-    fn try_from(n: i64) -> Result<Self, Error> {
+    fn try_from(n: i64) -> Result<Self> {
         u64::try_from(n)
-            .map_err(|_| Error::invalid_input("a Guardhouse user id must be a positive number"))
+            .map_err(|_| not_positive())
             .and_then(Self::from_u64)
-    }
-}
-
-impl TryFrom<&str> for UserId {
-    type Error = Error;
-
-    fn try_from(s: &str) -> Result<Self, Error> {
-        s.parse()
     }
 }
 
@@ -119,27 +117,20 @@ impl From<UserId> for u64 {
     }
 }
 
-impl fmt::Display for UserId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
-    }
-}
+/// The id as Guardhouse's JSON carries it: written as a number; read from a number or,
+/// tolerantly, from a string holding one. For `#[serde(with = "…")]` on wire types.
+pub(crate) mod json_number {
+    use std::fmt;
 
-impl fmt::Debug for UserId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "UserId({})", self.0)
-    }
-}
+    use serde::{Deserializer, Serializer, de};
 
-impl Serialize for UserId {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u64(self.get())
-    }
-}
+    use super::UserId;
 
-/// Reads a JSON number, or (tolerantly) a string holding one.
-impl<'de> Deserialize<'de> for UserId {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+    pub(crate) fn serialize<S: Serializer>(id: &UserId, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(id.get())
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<UserId, D::Error> {
         struct Visitor;
 
         impl de::Visitor<'_> for Visitor {
@@ -150,7 +141,7 @@ impl<'de> Deserialize<'de> for UserId {
             }
 
             fn visit_u64<E: de::Error>(self, n: u64) -> Result<UserId, E> {
-                UserId::from_u64(n).map_err(|_| E::custom("not a valid user id"))
+                UserId::try_from(n).map_err(|_| E::custom("not a valid user id"))
             }
 
             fn visit_i64<E: de::Error>(self, n: i64) -> Result<UserId, E> {
@@ -193,6 +184,8 @@ mod tests {
         assert_eq!(UserId::try_from(5_i64).unwrap().get(), 5);
         assert_eq!(UserId::try_from(5_u64).unwrap().get(), 5);
         assert_eq!(UserId::try_from("5").unwrap().get(), 5);
+        assert_eq!(UserId::try_from(String::from("5")).unwrap().get(), 5);
+        assert_eq!(u64::from(UserId::try_from(5_u64).unwrap()), 5);
     }
 
     #[test]
@@ -231,18 +224,32 @@ mod tests {
         assert!(UserId::try_from(i64::MAX as u64 + 1).is_err());
     }
 
+    /// Guardhouse's JSON: a number, or (tolerantly) a numeric string; written as a number.
     #[test]
-    fn serde_reads_numbers_and_numeric_strings() {
-        let id: UserId = serde_json::from_str("42").unwrap();
+    fn the_wire_form_reads_numbers_and_numeric_strings() {
+        #[derive(serde::Serialize, serde::Deserialize)]
+        struct Wire(#[serde(with = "json_number")] UserId);
+        let read = |json: &str| serde_json::from_str::<Wire>(json).map(|w| w.0);
+        let id = read("42").unwrap();
         assert_eq!(id.get(), 42);
+        assert_eq!(read("\"42\"").unwrap(), id);
+        assert!(read("0").is_err());
+        assert!(read("-3").is_err());
+        assert!(read("\"x\"").is_err());
+        assert!(read("1.5").is_err());
+        assert_eq!(serde_json::to_string(&Wire(id)).unwrap(), "42");
+        assert_eq!(format!("{id:?}"), "UserId(42)");
+    }
+
+    /// As every vendor id: serde as the canonical text, a failure that does not echo the value.
+    #[test]
+    fn serde_is_the_canonical_text() {
         let id: UserId = serde_json::from_str("\"42\"").unwrap();
         assert_eq!(id.get(), 42);
-        assert!(serde_json::from_str::<UserId>("0").is_err());
-        assert!(serde_json::from_str::<UserId>("-3").is_err());
-        assert!(serde_json::from_str::<UserId>("\"x\"").is_err());
-        assert!(serde_json::from_str::<UserId>("1.5").is_err());
-        assert_eq!(serde_json::to_string(&id).unwrap(), "42");
-        assert_eq!(format!("{id:?}"), "UserId(42)");
+        assert_eq!(serde_json::to_string(&id).unwrap(), "\"42\"");
+        let err = serde_json::from_str::<UserId>("\"jane@example.com\"").unwrap_err();
+        assert!(!err.to_string().contains("jane"), "{err}");
+        assert!(serde_json::from_str::<UserId>("\"007\"").is_err());
     }
 
     proptest! {

@@ -8,7 +8,8 @@
 //!
 //! - [`GuardhouseClient`]: built with [`GuardhouseClient::builder`] from the tenant's issuer URL,
 //!   with client credentials (scope `system_api`, tokens cached and refreshed) or a pre-issued
-//!   bearer token. Typed calls: [`anonymize_user`](GuardhouseClient::anonymize_user),
+//!   bearer token, or with [`GuardhouseClient::from_env`] (see [below](#configuration-from-the-environment)).
+//!   Typed calls: [`anonymize_user`](GuardhouseClient::anonymize_user),
 //!   [`user`](GuardhouseClient::user), [`users_page`](GuardhouseClient::users_page) and
 //!   [`find_user_by_email`](GuardhouseClient::find_user_by_email) (the exact match among
 //!   Guardhouse's partial matches).
@@ -62,10 +63,36 @@
 //! client.anonymize_user(id).await?; // irreversible
 //! # Ok(()) }
 //! ```
+//!
+//! # Configuration from the environment
+//!
+//! [`GuardhouseClient::from_env`] reads:
+//!
+//! | variable | |
+//! |---|---|
+//! | `GUARDHOUSE_URL` | required: the tenant's issuer URL (`http://` only for loopback) |
+//! | `GUARDHOUSE_CLIENT_ID`, `GUARDHOUSE_CLIENT_SECRET` | client credentials (scope `system_api`) |
+//! | `GUARDHOUSE_TOKEN` | or a pre-issued access token (used when no client credentials are set) |
+//! | `GUARDHOUSE_API_URL` | optional: the API base, when it is not the issuer |
+//! | `GUARDHOUSE_AUDIENCE` | optional: the `audience` some tenants require |
+//!
+//! A blank variable counts as not set; a missing one is an
+//! [`Error::Configuration`](anonymize_core::Error::Configuration) that names it, never a value.
+//! [`GuardhouseClient::from_env_with`] reads the same names through a lookup function.
+//!
+//! ```no_run
+//! # fn run() -> anonymize_core::Result<()> {
+//! let client = guardhouse_client::GuardhouseClient::from_env()?
+//!     .concurrency(8) // anything else to adjust
+//!     .build()?;
+//! # Ok(()) }
+//! ```
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod anonymizer;
 mod auth;
+mod builder;
 mod client;
 mod id;
 mod model;
@@ -74,10 +101,10 @@ mod model;
 pub mod testkit;
 
 pub use auth::SYSTEM_API_SCOPE;
-pub use client::{
-    DEFAULT_CONCURRENCY, DEFAULT_MAX_PAGES, DEFAULT_PAGE_SIZE, GuardhouseClient,
-    GuardhouseClientBuilder,
+pub use builder::{
+    DEFAULT_CONCURRENCY, DEFAULT_MAX_PAGES, DEFAULT_PAGE_SIZE, GuardhouseClientBuilder,
 };
+pub use client::GuardhouseClient;
 pub use id::UserId;
 pub use model::{AnonymizeOptions, NamedRef, User, UserStatus, UsersPage};
 

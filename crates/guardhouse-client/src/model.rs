@@ -1,4 +1,5 @@
-//! Guardhouse's wire types: users, their status, roles and pages of users.
+//! Guardhouse's wire types: users, their status, roles and pages of users, the body of an
+//! anonymization, and the reader of Guardhouse's error bodies.
 //!
 //! Parsing is tolerant: unknown fields are ignored, fields the vendor may leave out are optional,
 //! a status Guardhouse adds later is kept as [`UserStatus::Unknown`], and ids of roles and
@@ -6,6 +7,7 @@
 
 use std::fmt;
 
+use anonymize_core::vendor::ErrorBody;
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 
 use crate::id::UserId;
@@ -160,7 +162,8 @@ where
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct User {
-    /// The user's id.
+    /// The user's id (a JSON number on the wire; a numeric string is read too).
+    #[serde(with = "crate::id::json_number")]
     pub id: UserId,
     /// The e-mail address (after anonymization a unique `…@deleted.guardhouse.local` address).
     #[serde(default)]
@@ -246,15 +249,39 @@ pub struct AnonymizeOptions {
 
 impl AnonymizeOptions {
     /// Set `triggerWebhook`.
+    #[must_use]
     pub fn trigger_webhook(mut self, on: bool) -> Self {
         self.trigger_webhook = on;
         self
     }
 
     /// Set `notifyUserViaEmail`.
+    #[must_use]
     pub fn notify_user_via_email(mut self, on: bool) -> Self {
         self.notify_user_via_email = on;
         self
+    }
+}
+
+/// Read one of Guardhouse's error bodies; the builder gives it to the HTTP client once.
+///
+/// Guardhouse documents short text (`User not found`) and promises no JSON. Its ASP.NET server
+/// may still send the text as a JSON string (`"User not found"`, when the client accepts JSON) or
+/// as `{"Message": "…"}` (`message` in camel case); those are read here. Anything else is one of
+/// the standard shapes core reads ([`ErrorBody::standard`]: problem details, an OAuth error, plain
+/// text).
+pub(crate) fn read_error_body(body: &[u8]) -> ErrorBody {
+    use serde_json::Value;
+    let message = match serde_json::from_slice::<Value>(body) {
+        Ok(Value::String(text)) => Some(text),
+        Ok(Value::Object(map)) if !map.contains_key("error") => ["Message", "message"]
+            .iter()
+            .find_map(|key| map.get(*key).and_then(Value::as_str).map(str::to_owned)),
+        _ => None,
+    };
+    match message {
+        Some(message) => ErrorBody::new(None, Some(message)),
+        None => ErrorBody::standard(body),
     }
 }
 
@@ -294,6 +321,49 @@ mod tests {
         );
         assert_eq!(user.last_login.as_deref(), Some("2026-01-02T03:04:05Z"));
         assert!(user.has_email(&anonymize_core::Email::parse("jane.doe@example.COM").unwrap()));
+    }
+
+    /// Guardhouse's error bodies are short text (`User not found`); an ASP.NET server may also
+    /// send the text as a JSON string, as `{"Message": …}`, or as problem details.
+    #[test]
+    fn error_bodies() {
+        let p = |s: &str| {
+            let body = read_error_body(s.as_bytes());
+            (body.code, body.message)
+        };
+        assert_eq!(p("User not found"), (None, Some("User not found".into())));
+        assert_eq!(
+            p("\"Failed to anonymize user data.\""),
+            (None, Some("Failed to anonymize user data.".into()))
+        );
+        assert_eq!(
+            p(r#"{"Message":"Failed to anonymize user data."}"#),
+            (None, Some("Failed to anonymize user data.".into()))
+        );
+        assert_eq!(
+            p(r#"{"message":"User not found"}"#),
+            (None, Some("User not found".into()))
+        );
+        assert_eq!(
+            p(
+                r#"{"type":"x","title":"Bad Request","status":400,"detail":"Failed to anonymize user data."}"#
+            ),
+            (None, Some("Failed to anonymize user data.".into()))
+        );
+        assert_eq!(
+            p(r#"{"title":"Forbidden","status":403}"#),
+            (None, Some("Forbidden".into()))
+        );
+        assert_eq!(
+            p(r#"{"error":"invalid_client"}"#),
+            (Some("invalid_client".into()), None)
+        );
+        assert_eq!(
+            p(r#"{"error":"invalid_client","message":"not this one"}"#),
+            (Some("invalid_client".into()), None)
+        );
+        assert_eq!(p(""), (None, None));
+        assert_eq!(p("<html><body>502</body></html>"), (None, None));
     }
 
     #[test]

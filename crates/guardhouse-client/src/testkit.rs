@@ -21,24 +21,30 @@
 //!   `{total, users}`, pages capped at [`set_max_page_size`](Simulator::set_max_page_size).
 //! - Anything else: 404.
 //!
-//! Every request first consults the shared [`Faults`] queue ([`faults`](Simulator::faults)):
-//! fail the next N requests with a status, answer 429 with `Retry-After`, or delay.
+//! It is built on core's testkit ([`SimServer`]): every request is logged and first consults the
+//! fault queue. The controls every simulator shares come from the [`Simulated`] trait (bring it
+//! into scope with `use anonymize_core::testkit::Simulated`): [`faults`](Simulated::faults) (fail
+//! the next N requests with a status, answer 429 with `Retry-After`, or delay),
+//! [`requests`](Simulated::requests), [`requests_received`](Simulated::requests_received),
+//! [`token_requests`](Simulated::token_requests), [`expire_tokens`](Simulated::expire_tokens).
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anonymize_core::faults::Faults;
-use anonymize_core::testkit::{Frontdoor, header};
-use anonymize_core::{HttpConfig, RetryPolicy};
-use httpmock::{HttpMockRequest, HttpMockResponse, MockServer};
+use anonymize_core::testkit::reply::{empty, json, text};
+use anonymize_core::testkit::{
+    Frontdoor, SimServer, Simulated, TokenCheck, TokenStore, fast_http_config, header,
+};
+use httpmock::{HttpMockRequest, HttpMockResponse};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use url::Url;
 
 use crate::auth::SYSTEM_API_SCOPE;
-use crate::client::{GuardhouseClient, GuardhouseClientBuilder};
+use crate::builder::GuardhouseClientBuilder;
+use crate::client::GuardhouseClient;
 use crate::id::UserId;
 use crate::model::{AnonymizeOptions, NamedRef, UserStatus};
 
@@ -145,20 +151,14 @@ struct ApiClient {
     scopes: Vec<String>,
 }
 
-struct Token {
-    scopes: Vec<String>,
-    expires_at: Instant,
-}
-
 struct State {
     clients: HashMap<String, ApiClient>,
-    tokens: HashMap<String, Token>,
-    token_lifetime: Duration,
+    /// Each token with the scopes it grants.
+    tokens: TokenStore<Vec<String>>,
     max_page_size: u32,
     users: BTreeMap<UserId, SimUser>,
     next_user_id: u64,
     serial: u64,
-    token_requests: usize,
     anonymize_calls: Vec<AnonymizeCall>,
 }
 
@@ -166,9 +166,8 @@ struct State {
 ///
 /// Dropping it stops the server.
 pub struct Simulator {
-    server: MockServer,
+    server: SimServer,
     state: Arc<Mutex<State>>,
-    front: Frontdoor,
     client_id: String,
     client_secret: String,
 }
@@ -176,26 +175,17 @@ pub struct Simulator {
 impl fmt::Debug for Simulator {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Simulator")
-            .field("url", &self.server.base_url())
+            .field("url", &self.url().as_str())
             .field("client_id", &self.client_id)
             .field("client_secret", &"<redacted>")
             .finish_non_exhaustive()
     }
 }
 
-/// The retry policy of [`Simulator::client`]: the default count, millisecond waits.
-pub fn fast_retry() -> RetryPolicy {
-    RetryPolicy::default()
-        .with_initial_backoff(Duration::from_millis(1))
-        .with_max_backoff(Duration::from_millis(5))
-        .with_rate_limited_backoff(Duration::from_millis(1))
-}
-
 impl Simulator {
     /// Start a simulator with one API client (with the `system_api` scope), no users, and
     /// tokens that live an hour.
     pub async fn start() -> Self {
-        let server = MockServer::start_async().await;
         let client_id = "guardhouse-sim-client".to_owned();
         let client_secret = format!("sim-secret-{:016x}", seed());
         let mut clients = HashMap::new();
@@ -208,22 +198,18 @@ impl Simulator {
         );
         let state = Arc::new(Mutex::new(State {
             clients,
-            tokens: HashMap::new(),
-            token_lifetime: Duration::from_secs(3600),
+            tokens: TokenStore::new("sim-token", Duration::from_secs(3600)),
             max_page_size: 100,
             users: BTreeMap::new(),
             next_user_id: 101,
             serial: 0,
-            token_requests: 0,
             anonymize_calls: Vec::new(),
         }));
-        let front = Frontdoor::new();
         let shared = state.clone();
-        front.mount(&server, move |req| handle(&shared, req)).await;
+        let server = SimServer::start(move |req| handle(&shared, req)).await;
         Self {
             server,
             state,
-            front,
             client_id,
             client_secret,
         }
@@ -231,19 +217,18 @@ impl Simulator {
 
     /// The issuer / API base URL to give a client.
     pub fn url(&self) -> Url {
-        // httpmock's base URL is always a valid `http://127.0.0.1:port`.
-        Url::parse(&self.server.base_url()).unwrap_or_else(|_| unreachable!())
+        self.server.url("/")
     }
 
-    /// A builder already set up with this simulator's URL and client credentials and a fast
-    /// retry policy ([`fast_retry`]), to adjust before building.
+    /// A builder already set up with this simulator's URL and client credentials and core's
+    /// fast test settings ([`fast_http_config`]), to adjust before building.
     pub fn client_builder(&self) -> GuardhouseClientBuilder {
         GuardhouseClient::builder(self.url())
             .client_credentials(
                 self.client_id.clone(),
                 SecretString::from(self.client_secret.clone()),
             )
-            .http_config(HttpConfig::default().with_retry(fast_retry()))
+            .http_config(fast_http_config())
     }
 
     /// A client for this simulator (see [`client_builder`](Self::client_builder)).
@@ -279,23 +264,15 @@ impl Simulator {
     }
 
     /// Issue a token directly (as a pre-issued bearer token), with these space-separated scopes.
+    /// It is not counted as a token request.
     pub fn issue_token(&self, scopes: &str) -> SecretString {
-        let mut state = self.state();
         let scopes = scopes.split_whitespace().map(str::to_owned).collect();
-        SecretString::from(state.issue(scopes))
+        SecretString::from(self.state().tokens.issue(scopes))
     }
 
     /// How long tokens issued from now on live.
     pub fn set_token_lifetime(&self, lifetime: Duration) {
-        self.state().token_lifetime = lifetime;
-    }
-
-    /// Make every token issued so far expired: the next API call with one is answered 401.
-    pub fn expire_tokens(&self) {
-        let now = Instant::now();
-        for token in self.state().tokens.values_mut() {
-            token.expires_at = now;
-        }
+        self.state().tokens.set_lifetime(lifetime);
     }
 
     /// The largest page the user search returns, whatever `pageSize` asks (default 100).
@@ -380,23 +357,23 @@ impl Simulator {
         self.state().anonymize_calls.clone()
     }
 
-    /// The fault queue: what the next requests do instead of answering normally.
-    pub fn faults(&self) -> &Faults {
-        self.front.faults()
-    }
-
-    /// How many requests arrived (token requests included).
-    pub fn requests_received(&self) -> usize {
-        self.front.requests_received()
-    }
-
-    /// How many token requests arrived.
-    pub fn token_requests(&self) -> usize {
-        self.state().token_requests
-    }
-
     fn state(&self) -> MutexGuard<'_, State> {
         lock(&self.state)
+    }
+}
+
+impl Simulated for Simulator {
+    fn frontdoor(&self) -> &Frontdoor {
+        self.server.frontdoor()
+    }
+
+    fn token_requests(&self) -> usize {
+        self.state().tokens.requests()
+    }
+
+    /// Make every token issued so far expired: the next API call with one is answered 401.
+    fn expire_tokens(&self) {
+        self.state().tokens.expire_all();
     }
 }
 
@@ -404,7 +381,7 @@ fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
     state.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Some variety for secrets and tokens (not security: this is a test server).
+/// Some variety for the client secret (not security: this is a test server).
 fn seed() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
@@ -414,41 +391,6 @@ fn seed() -> u64 {
             .map_or(0, |d| d.as_nanos()),
     );
     h.finish()
-}
-
-impl State {
-    fn issue(&mut self, scopes: Vec<String>) -> String {
-        self.serial += 1;
-        let token = format!("sim-token-{}-{:016x}", self.serial, seed());
-        self.tokens.insert(
-            token.clone(),
-            Token {
-                scopes,
-                expires_at: Instant::now() + self.token_lifetime,
-            },
-        );
-        token
-    }
-}
-
-fn text(status: u16, body: &str) -> HttpMockResponse {
-    HttpMockResponse::builder()
-        .status(status)
-        .header("content-type", "text/plain; charset=utf-8")
-        .body(body.to_owned())
-        .build()
-}
-
-fn json_answer(status: u16, body: &Value) -> HttpMockResponse {
-    HttpMockResponse::builder()
-        .status(status)
-        .header("content-type", "application/json; charset=utf-8")
-        .body(body.to_string())
-        .build()
-}
-
-fn empty(status: u16) -> HttpMockResponse {
-    HttpMockResponse::builder().status(status).build()
 }
 
 fn handle(state: &Mutex<State>, req: &HttpMockRequest) -> HttpMockResponse {
@@ -490,12 +432,12 @@ fn handle(state: &Mutex<State>, req: &HttpMockRequest) -> HttpMockResponse {
 
 impl State {
     fn token(&mut self, req: &HttpMockRequest) -> HttpMockResponse {
-        self.token_requests += 1;
+        self.tokens.count_request();
         let form: HashMap<String, String> = url::form_urlencoded::parse(req.body_ref())
             .into_owned()
             .collect();
         let field = |k: &str| form.get(k).map(String::as_str);
-        let oauth_error = |code: &str| json_answer(400, &json!({ "error": code }));
+        let oauth_error = |code: &str| json(400, &json!({ "error": code }));
         if field("grant_type") != Some("client_credentials") {
             return oauth_error("unsupported_grant_type");
         }
@@ -523,9 +465,9 @@ impl State {
             asked
         };
         let scope = scopes.join(" ");
-        let lifetime = self.token_lifetime.as_secs();
-        let token = self.issue(scopes);
-        json_answer(
+        let lifetime = self.tokens.lifetime().as_secs();
+        let token = self.tokens.issue(scopes);
+        json(
             200,
             &json!({
                 "access_token": token,
@@ -550,21 +492,16 @@ impl State {
             Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
             _ => return unauthorized(),
         };
-        match self.tokens.get(token) {
-            Some(t) if Instant::now() < t.expires_at => {
-                if t.scopes.iter().any(|s| s == SYSTEM_API_SCOPE) {
-                    Ok(())
-                } else {
-                    Err(empty(403))
-                }
-            }
-            _ => unauthorized(),
+        match self.tokens.check(token) {
+            TokenCheck::Valid(scopes) if scopes.iter().any(|s| s == SYSTEM_API_SCOPE) => Ok(()),
+            TokenCheck::Valid(_) => Err(empty(403)),
+            TokenCheck::Expired | TokenCheck::Unknown => unauthorized(),
         }
     }
 
     fn read(&self, id: i64) -> HttpMockResponse {
         match self.find(id) {
-            Some(user) => json_answer(200, &user.to_json()),
+            Some(user) => json(200, &user.to_json()),
             None => text(404, "User not found"),
         }
     }
@@ -601,7 +538,7 @@ impl State {
             .take(usize::try_from(page_size).unwrap_or(usize::MAX))
             .map(|u| u.to_json())
             .collect();
-        json_answer(200, &json!({ "total": matching.len(), "users": users }))
+        json(200, &json!({ "total": matching.len(), "users": users }))
     }
 
     fn anonymize(&mut self, id: i64, req: &HttpMockRequest) -> HttpMockResponse {

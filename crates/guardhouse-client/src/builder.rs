@@ -1,0 +1,441 @@
+//! [`GuardhouseClientBuilder`]: every setting of a [`GuardhouseClient`], checked by
+//! [`build`](GuardhouseClientBuilder::build) before anything is sent.
+
+use std::fmt;
+use std::sync::Arc;
+
+use anonymize_core::vendor::{
+    Authorizer, HttpClient, StaticCredential, TokenCache, append_segments, env_url, env_url_opt,
+    env_var_opt,
+};
+use anonymize_core::{Error, HttpConfig, Result};
+use secrecy::{ExposeSecret, SecretString};
+use url::Url;
+
+use crate::VENDOR;
+use crate::auth::{ClientCredentials, SYSTEM_API_SCOPE};
+use crate::client::{GuardhouseClient, Settings};
+use crate::model::{AnonymizeOptions, read_error_body};
+
+/// How many users [`Anonymizer::anonymize`](anonymize_core::Anonymizer::anonymize) works on at
+/// once by default.
+pub const DEFAULT_CONCURRENCY: usize = 4;
+/// How many users one page of an e-mail look-up asks for by default.
+pub const DEFAULT_PAGE_SIZE: u32 = 100;
+/// How many pages an e-mail look-up reads at most by default before it gives up.
+pub const DEFAULT_MAX_PAGES: u32 = 1_000;
+
+/// How the client authenticates.
+enum Credentials {
+    ClientCredentials {
+        client_id: String,
+        client_secret: SecretString,
+    },
+    Bearer(SecretString),
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::ClientCredentials { client_id, .. } => f
+                .debug_struct("ClientCredentials")
+                .field("client_id", client_id)
+                .field("client_secret", &"<redacted>")
+                .finish(),
+            Self::Bearer(_) => f.write_str("Bearer(<redacted>)"),
+        }
+    }
+}
+
+/// Builds a [`GuardhouseClient`]; start with [`GuardhouseClient::builder`] or
+/// [`GuardhouseClient::from_env`].
+#[must_use = "a builder does nothing until .build()"]
+pub struct GuardhouseClientBuilder {
+    issuer: Url,
+    api_base: Option<Url>,
+    credentials: Option<Credentials>,
+    scope: String,
+    audience: Option<String>,
+    http: HttpConfig,
+    options: AnonymizeOptions,
+    concurrency: usize,
+    page_size: u32,
+    max_pages: u32,
+    verify_archived: bool,
+}
+
+impl fmt::Debug for GuardhouseClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GuardhouseClientBuilder")
+            .field("issuer", &self.issuer.as_str())
+            .field("api_base", &self.api_base.as_ref().map(Url::as_str))
+            .field("credentials", &self.credentials)
+            .field("scope", &self.scope)
+            .field("audience", &self.audience)
+            .field("http", &self.http)
+            .field("options", &self.options)
+            .field("concurrency", &self.concurrency)
+            .field("page_size", &self.page_size)
+            .field("max_pages", &self.max_pages)
+            .field("verify_archived", &self.verify_archived)
+            .finish()
+    }
+}
+
+impl GuardhouseClient {
+    /// Start building a client for the tenant whose issuer URL is `base_url`
+    /// (e.g. `https://your-tenant.guardhouse.cloud`). The API base defaults to it.
+    pub fn builder(base_url: Url) -> GuardhouseClientBuilder {
+        GuardhouseClientBuilder {
+            issuer: base_url,
+            api_base: None,
+            credentials: None,
+            scope: SYSTEM_API_SCOPE.to_owned(),
+            audience: None,
+            http: HttpConfig::default(),
+            options: AnonymizeOptions::default(),
+            concurrency: DEFAULT_CONCURRENCY,
+            page_size: DEFAULT_PAGE_SIZE,
+            max_pages: DEFAULT_MAX_PAGES,
+            verify_archived: false,
+        }
+    }
+
+    /// A builder from the environment:
+    ///
+    /// - `GUARDHOUSE_URL` (required): the tenant's issuer URL;
+    /// - `GUARDHOUSE_CLIENT_ID` and `GUARDHOUSE_CLIENT_SECRET` (client credentials, scope
+    ///   `system_api`), or else `GUARDHOUSE_TOKEN` (a pre-issued access token);
+    /// - `GUARDHOUSE_API_URL` (optional): the API base, when it is not the issuer;
+    /// - `GUARDHOUSE_AUDIENCE` (optional): the `audience` some tenants require.
+    ///
+    /// A variable that is set but blank counts as not set. A missing variable or a URL that does
+    /// not parse is an [`Error::Configuration`] that names the variable, never its value. Adjust
+    /// the builder further, then [`build`](GuardhouseClientBuilder::build) it.
+    pub fn from_env() -> Result<GuardhouseClientBuilder> {
+        Self::from_env_with(|name| std::env::var(name).ok())
+    }
+
+    /// [`from_env`](Self::from_env), reading each variable through `lookup` (e.g. a map in a
+    /// test) instead of the process environment.
+    pub fn from_env_with(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<GuardhouseClientBuilder> {
+        let lookup: &dyn Fn(&str) -> Option<String> = &lookup;
+        let var = |name: &str| env_var_opt(lookup, name);
+        let issuer = env_url(lookup, "GUARDHOUSE_URL")?;
+        let mut builder = Self::builder(issuer);
+        if let Some(api) = env_url_opt(lookup, "GUARDHOUSE_API_URL")? {
+            builder = builder.api_base(api);
+        }
+        if let Some(audience) = var("GUARDHOUSE_AUDIENCE") {
+            builder = builder.audience(audience.trim());
+        }
+        let missing = |name: &str| Error::configuration(format!("{name} is not set"));
+        Ok(
+            match (
+                var("GUARDHOUSE_CLIENT_ID"),
+                var("GUARDHOUSE_CLIENT_SECRET"),
+                var("GUARDHOUSE_TOKEN"),
+            ) {
+                (Some(id), Some(secret), _) => {
+                    builder.client_credentials(id.trim(), SecretString::from(secret))
+                }
+                (None, None, Some(token)) => builder.bearer_token(SecretString::from(token)),
+                (Some(_), None, _) => return Err(missing("GUARDHOUSE_CLIENT_SECRET")),
+                (None, Some(_), _) => return Err(missing("GUARDHOUSE_CLIENT_ID")),
+                (None, None, None) => {
+                    return Err(Error::configuration(
+                        "set GUARDHOUSE_CLIENT_ID and GUARDHOUSE_CLIENT_SECRET, or GUARDHOUSE_TOKEN",
+                    ));
+                }
+            },
+        )
+    }
+}
+
+impl GuardhouseClientBuilder {
+    /// Authenticate with the OAuth2 client-credentials grant: a Backend/Service client with
+    /// "System API Access" allowed. Tokens are fetched from `{issuer}/connect/token`, cached and
+    /// refreshed before they expire.
+    #[must_use = "a builder method returns the changed builder"]
+    pub fn client_credentials(
+        mut self,
+        client_id: impl Into<String>,
+        client_secret: SecretString,
+    ) -> Self {
+        self.credentials = Some(Credentials::ClientCredentials {
+            client_id: client_id.into(),
+            client_secret,
+        });
+        self
+    }
+
+    /// Authenticate with a pre-issued System API access token (no refresh: when it expires,
+    /// calls fail with [`Error::Unauthenticated`]).
+    #[must_use = "a builder method returns the changed builder"]
+    pub fn bearer_token(mut self, token: SecretString) -> Self {
+        self.credentials = Some(Credentials::Bearer(token));
+        self
+    }
+
+    /// The scope asked for with client credentials (default `system_api`).
+    #[must_use = "a builder method returns the changed builder"]
+    pub fn scope(mut self, scope: impl Into<String>) -> Self {
+        self.scope = scope.into();
+        self
+    }
+
+    /// The `audience` some tenants require in the token request (default: none sent).
+    #[must_use = "a builder method returns the changed builder"]
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audience = Some(audience.into());
+        self
+    }
+
+    /// The API base URL, when it differs from the issuer (default: the issuer URL).
+    #[must_use = "a builder method returns the changed builder"]
+    pub fn api_base(mut self, url: Url) -> Self {
+        self.api_base = Some(url);
+        self
+    }
+
+    /// Timeouts, retries, TLS policy, or your own `reqwest::Client`.
+    #[must_use = "a builder method returns the changed builder"]
+    pub fn http_config(mut self, config: HttpConfig) -> Self {
+        self.http = config;
+        self
+    }
+
+    /// The body sent with every anonymization (default: both flags `false`).
+    #[must_use = "a builder method returns the changed builder"]
+    pub fn anonymize_options(mut self, options: AnonymizeOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// How many users a batch works on at once (default [`DEFAULT_CONCURRENCY`]); `0` is refused
+    /// by [`build`](Self::build).
+    #[must_use = "a builder method returns the changed builder"]
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n;
+        self
+    }
+
+    /// How many users one page of an e-mail look-up asks for (default [`DEFAULT_PAGE_SIZE`]).
+    #[must_use = "a builder method returns the changed builder"]
+    pub fn page_size(mut self, n: u32) -> Self {
+        self.page_size = n;
+        self
+    }
+
+    /// How many pages an e-mail look-up reads at most (default [`DEFAULT_MAX_PAGES`]); a
+    /// server that keeps sending pages past this is an [`Error::Protocol`].
+    #[must_use = "a builder method returns the changed builder"]
+    pub fn max_pages(mut self, n: u32) -> Self {
+        self.max_pages = n;
+        self
+    }
+
+    /// After each anonymization in a batch, read the user back and check that it is
+    /// `Archived` (default off; one more request per user). The evidence then says
+    /// `status Archived`; a user that reads back otherwise (or cannot be read) is still
+    /// [`Outcome::Anonymized`](anonymize_core::Outcome::Anonymized) — Guardhouse said 204 —
+    /// with a warning in its [`Evidence`](anonymize_core::Evidence).
+    #[must_use = "a builder method returns the changed builder"]
+    pub fn verify_archived(mut self, on: bool) -> Self {
+        self.verify_archived = on;
+        self
+    }
+
+    /// Check the settings and build the client. Nothing is sent.
+    ///
+    /// Missing or empty credentials, a concurrency, page size or page limit of 0, and a URL
+    /// the HTTPS rules refuse are [`Error::Configuration`].
+    pub fn build(self) -> Result<GuardhouseClient> {
+        let credentials = self.credentials.ok_or_else(|| {
+            Error::configuration("no credentials: set client_credentials(…) or bearer_token(…)")
+        })?;
+        if self.concurrency == 0 {
+            return Err(Error::configuration("the concurrency must be at least 1"));
+        }
+        if self.page_size == 0 {
+            return Err(Error::configuration("the page size must be at least 1"));
+        }
+        if self.max_pages == 0 {
+            return Err(Error::configuration("the page limit must be at least 1"));
+        }
+        let api_base = self.api_base.unwrap_or_else(|| self.issuer.clone());
+        let plain =
+            HttpClient::new(VENDOR, api_base, self.http)?.with_error_reader(read_error_body);
+        let auth: Arc<dyn Authorizer> = match credentials {
+            Credentials::ClientCredentials {
+                client_id,
+                client_secret,
+            } => {
+                if client_id.trim().is_empty() {
+                    return Err(Error::configuration("the client id is empty"));
+                }
+                if client_secret.expose_secret().is_empty() {
+                    return Err(Error::configuration("the client secret is empty"));
+                }
+                // The token endpoint lives at the issuer, which may differ from the API base:
+                // the same HTTPS rules apply to it, and the API client's pool serves both.
+                plain.check_url(&self.issuer)?;
+                Arc::new(TokenCache::new(ClientCredentials {
+                    http: plain.clone(),
+                    token_url: append_segments(&self.issuer, &["connect", "token"]),
+                    client_id,
+                    client_secret,
+                    scope: self.scope.trim().to_owned(),
+                    audience: self.audience,
+                }))
+            }
+            Credentials::Bearer(token) => {
+                if token.expose_secret().trim().is_empty() {
+                    return Err(Error::configuration("the bearer token is empty"));
+                }
+                Arc::new(StaticCredential::bearer(&token)?)
+            }
+        };
+        Ok(GuardhouseClient::new(
+            plain.with_authorizer(auth),
+            Settings {
+                options: self.options,
+                concurrency: self.concurrency,
+                page_size: self.page_size,
+                max_pages: self.max_pages,
+                verify_archived: self.verify_archived,
+            },
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::collections::HashMap;
+
+    use super::*;
+
+    #[test]
+    fn build_refuses_bad_settings_before_sending() {
+        let issuer = Url::parse("https://tenant.guardhouse.cloud").unwrap();
+        let b = || GuardhouseClient::builder(issuer.clone());
+        let secret = || SecretString::from("s3cr3t");
+        let config = |r: Result<GuardhouseClient>| matches!(r, Err(Error::Configuration { .. }));
+        assert!(config(b().build()));
+        assert!(config(b().client_credentials("", secret()).build()));
+        assert!(config(
+            b().client_credentials("id", SecretString::from("")).build()
+        ));
+        assert!(config(b().bearer_token(SecretString::from(" ")).build()));
+        assert!(config(b().bearer_token(secret()).concurrency(0).build()));
+        assert!(config(b().bearer_token(secret()).page_size(0).build()));
+        assert!(config(b().bearer_token(secret()).max_pages(0).build()));
+        assert!(config(
+            GuardhouseClient::builder(Url::parse("http://tenant.guardhouse.cloud").unwrap())
+                .bearer_token(secret())
+                .build()
+        ));
+        // A remote http:// issuer is refused even when the API base is HTTPS.
+        assert!(config(
+            GuardhouseClient::builder(Url::parse("http://tenant.guardhouse.cloud").unwrap())
+                .api_base(issuer.clone())
+                .client_credentials("id", secret())
+                .build()
+        ));
+        let client = b().client_credentials("id", secret()).build().unwrap();
+        assert_eq!(client.base_url(), &issuer);
+    }
+
+    fn from_env(vars: &[(&str, &str)]) -> Result<GuardhouseClientBuilder> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        GuardhouseClient::from_env_with(|name| vars.get(name).cloned())
+    }
+
+    fn reason(result: Result<GuardhouseClientBuilder>) -> String {
+        match result {
+            Err(Error::Configuration { reason }) => reason,
+            other => panic!("expected a configuration error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn from_env_reads_the_documented_variables() {
+        let builder = from_env(&[
+            ("GUARDHOUSE_URL", " https://tenant.guardhouse.cloud "),
+            ("GUARDHOUSE_API_URL", "https://api.example.com/gh/"),
+            ("GUARDHOUSE_AUDIENCE", "https://api.example.com"),
+            ("GUARDHOUSE_CLIENT_ID", "svc"),
+            ("GUARDHOUSE_CLIENT_SECRET", "env-secret-Q1"),
+            (
+                "GUARDHOUSE_TOKEN",
+                "ignored-when-client-credentials-are-set",
+            ),
+        ])
+        .unwrap();
+        let shown = format!("{builder:?}");
+        assert!(
+            shown.contains("https://tenant.guardhouse.cloud/"),
+            "{shown}"
+        );
+        assert!(shown.contains("https://api.example.com/gh/"), "{shown}");
+        assert!(shown.contains("audience: Some(\"https://api.example.com\")"));
+        assert!(shown.contains("ClientCredentials") && shown.contains("svc"));
+        assert!(!shown.contains("env-secret-Q1"), "{shown}");
+        let client = builder.build().unwrap();
+        assert_eq!(client.base_url().as_str(), "https://api.example.com/gh/");
+
+        let builder = from_env(&[
+            ("GUARDHOUSE_URL", "https://tenant.guardhouse.cloud"),
+            ("GUARDHOUSE_TOKEN", "env-token-Z9"),
+            ("GUARDHOUSE_API_URL", "  "),
+        ])
+        .unwrap();
+        let shown = format!("{builder:?}");
+        assert!(shown.contains("Bearer(<redacted>)") && !shown.contains("env-token-Z9"));
+        assert!(shown.contains("api_base: None"), "{shown}");
+    }
+
+    #[test]
+    fn from_env_names_the_missing_variable_never_a_value() {
+        let url = ("GUARDHOUSE_URL", "https://tenant.guardhouse.cloud");
+        let cases: [(&[(&str, &str)], &str); 6] = [
+            (&[], "GUARDHOUSE_URL is not set"),
+            (&[("GUARDHOUSE_URL", " ")], "GUARDHOUSE_URL is not set"),
+            (
+                &[("GUARDHOUSE_URL", "not a url Secret-77")],
+                "GUARDHOUSE_URL is not a URL",
+            ),
+            (&[url], "GUARDHOUSE_TOKEN"),
+            (
+                &[url, ("GUARDHOUSE_CLIENT_ID", "svc")],
+                "GUARDHOUSE_CLIENT_SECRET is not set",
+            ),
+            (
+                &[url, ("GUARDHOUSE_CLIENT_SECRET", "Secret-77")],
+                "GUARDHOUSE_CLIENT_ID is not set",
+            ),
+        ];
+        for (vars, expected) in cases {
+            let reason = reason(from_env(vars));
+            assert!(reason.contains(expected), "{reason}");
+            assert!(!reason.contains("Secret-77"), "{reason}");
+        }
+        let reason = reason(from_env(&[
+            url,
+            ("GUARDHOUSE_TOKEN", "t"),
+            ("GUARDHOUSE_API_URL", "::Secret-77"),
+        ]));
+        assert!(
+            reason.contains("GUARDHOUSE_API_URL is not a URL"),
+            "{reason}"
+        );
+        assert!(!reason.contains("Secret-77"), "{reason}");
+    }
+}
