@@ -1,14 +1,13 @@
 //! `impl Anonymizer for AlfabetClient`.
 
-use std::collections::HashMap;
-
-use anonymize_core::{
-    Anonymizer, BatchError, Email, Error, Outcome, Result, UserOutcome, distinct,
-};
+use anonymize_core::vendor::Batch;
+use anonymize_core::{Anonymizer, BatchError, Email, Error, Result, UserOutcome};
 use async_trait::async_trait;
 
-use crate::client::{AlfabetClient, VENDOR};
-use crate::refstr::RefStr;
+use crate::VENDOR;
+use crate::client::AlfabetClient;
+use crate::id::RefStr;
+use crate::report::Position;
 
 #[async_trait]
 impl Anonymizer for AlfabetClient {
@@ -17,58 +16,32 @@ impl Anonymizer for AlfabetClient {
     }
 
     /// Ids are REFSTRs (`421-5-0`); a malformed one is [`Outcome::Invalid`] and never sent. The
-    /// rest go through [`AlfabetClient::anonymize_users`]. **Irreversible.**
+    /// distinct valid refs go in batches of [`batch_size`](AlfabetClient::batch_size), one
+    /// [`anonymize_batch`](AlfabetClient::anonymize_batch) request after the other; each
+    /// anonymized ref's evidence names its batch and carries the batch's warnings.
+    /// **Irreversible.**
+    ///
+    /// A batch whose request fails (after the retries) is [`Outcome::Failed`] for each of its
+    /// refs, and the next batch is still sent, unless the error stops the run (credentials
+    /// refused, permission missing, a base URL that answers 404).
+    ///
+    /// [`Outcome::Invalid`]: anonymize_core::Outcome::Invalid
+    /// [`Outcome::Failed`]: anonymize_core::Outcome::Failed
     async fn anonymize(&self, ids: &[String]) -> Result<Vec<UserOutcome>, BatchError> {
-        let ids = distinct(ids);
-        let parsed: Vec<(&str, Result<RefStr, Error>)> = ids
-            .iter()
-            .map(|id| (*id, RefStr::parse(id).map_err(Error::from)))
-            .collect();
-        let valid: Vec<RefStr> = parsed
-            .iter()
-            .filter_map(|(_, r)| r.as_ref().ok().copied())
-            .collect();
-
-        let (mut outcomes, stopped) = match self.anonymize_users(&valid).await {
-            Ok(report) => (report.outcomes, None),
-            Err(stopped) => {
-                let (error, report, _) = stopped.into_parts();
-                (report.outcomes, Some(error))
-            }
-        };
-        // The canonical form is the only accepted form, so the id text is the ref's text.
-        let mut by_ref: HashMap<RefStr, Outcome> =
-            outcomes.drain(..).map(|o| (o.ref_str, o.outcome)).collect();
-
-        let mut completed = Vec::with_capacity(parsed.len());
-        let mut not_attempted = Vec::new();
-        for (id, parsed) in parsed {
-            match parsed {
-                Err(Error::InvalidInput { reason }) => {
-                    completed.push(UserOutcome::new(id, Outcome::Invalid { reason }));
+        let batch = Batch::<RefStr>::parse(VENDOR, ids);
+        let size = self.batch_size();
+        let of = batch.ids().count().div_ceil(size);
+        let mut number = 0;
+        batch
+            .chunks(size, |refs| {
+                number += 1;
+                let position = Position { number, of };
+                async move {
+                    let report = self.send_batch(position, refs).await?;
+                    Ok(report.outcomes)
                 }
-                Err(other) => completed.push(UserOutcome::new(id, Outcome::Failed(other))),
-                Ok(r) => match by_ref.remove(&r) {
-                    Some(outcome) => completed.push(UserOutcome::new(id, outcome)),
-                    None => not_attempted.push(id.to_owned()),
-                },
-            }
-        }
-        match stopped {
-            Some(error) => Err(BatchError {
-                error,
-                completed,
-                not_attempted,
-            }),
-            None if not_attempted.is_empty() => Ok(completed),
-            // Unreachable by construction (every valid ref gets an outcome when nothing stopped),
-            // but never drop an id silently.
-            None => Err(BatchError {
-                error: Error::configuration("the client returned no outcome for some refs"),
-                completed,
-                not_attempted,
-            }),
-        }
+            })
+            .await
     }
 
     /// Alfabet documents no look-up of a user by e-mail: always [`Error::Unsupported`].

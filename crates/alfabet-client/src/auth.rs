@@ -1,28 +1,49 @@
-//! Alfabet's password grant (`POST api/token`) and the token answer.
+//! Alfabet's password grant (`POST {base}/api/token`) and its token answer.
 
 use std::fmt;
-use std::time::Duration;
 
-use anonymize_core::{HttpClient, IssuedToken, Response, Result, TokenSource};
+use anonymize_core::Result;
+use anonymize_core::vendor::{Call, HttpClient, IssuedToken, Response, TokenSource, expires_in};
 use async_trait::async_trait;
 use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
+use url::Url;
+
+use crate::client::WrongBaseUrl;
 
 /// The authorization scheme Alfabet documents (`Authorization: bearer eyJ…`), used when the
 /// token answer has no `token_type` and for pre-issued tokens unless told otherwise.
 pub const DEFAULT_SCHEME: &str = "bearer";
 
-/// `grant_type=password&username=…&password=…` against `{base}/api/token`.
+/// `grant_type=password&username=…&password=…`, form-encoded, to `{base}/api/token`. It owns
+/// what it needs: the API's HTTP client without an authorizer, the token URL and the
+/// credentials.
 pub(crate) struct PasswordGrant {
-    pub(crate) username: SecretString,
-    pub(crate) password: SecretString,
+    http: HttpClient,
+    url: Url,
+    username: SecretString,
+    password: SecretString,
+}
+
+impl PasswordGrant {
+    /// A grant against `{base}/api/token` of `http` (which must have no authorizer).
+    pub(crate) fn new(http: HttpClient, username: SecretString, password: SecretString) -> Self {
+        let url = http.url(&["api", "token"]);
+        Self {
+            http,
+            url,
+            username,
+            password,
+        }
+    }
 }
 
 impl fmt::Debug for PasswordGrant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The user name can be a person's name or address: redacted like the password.
         f.debug_struct("PasswordGrant")
+            .field("url", &self.url.as_str())
             .field("username", &"<redacted>")
             .field("password", &"<redacted>")
             .finish()
@@ -31,15 +52,19 @@ impl fmt::Debug for PasswordGrant {
 
 #[async_trait]
 impl TokenSource for PasswordGrant {
-    async fn fetch(&self, http: &HttpClient) -> Result<IssuedToken> {
-        let url = http.url(&["api", "token"]);
-        let call = anonymize_core::Call::new("request token", Method::POST, url).form([
+    async fn fetch(&self) -> Result<IssuedToken> {
+        let call = Call::new("fetch token", Method::POST, self.url.clone()).form([
             ("grant_type", "password"),
             ("username", self.username.expose_secret()),
             ("password", self.password.expose_secret()),
         ]);
-        // A refused grant is mapped to a batch-stopping error by core (anonymize_core::token_error).
-        let response = http.execute(call).await?;
+        // A refused grant becomes a batch-stopping error in core's token cache; a 404 means the
+        // base URL is wrong, which the client says in its own words.
+        let response = self
+            .http
+            .execute(call)
+            .await
+            .map_err(|e| WrongBaseUrl::check(e, "token"))?;
         read_token(&response)
     }
 }
@@ -47,7 +72,7 @@ impl TokenSource for PasswordGrant {
 /// Read `{"token_type":"bearer","access_token":"…","expires_in":1200}`: `token_type` kept exactly
 /// as given (default `bearer`), `expires_in` a number or a numeric string (missing: the cache's
 /// default lifetime). The token is not decoded.
-pub(crate) fn read_token(response: &Response) -> Result<IssuedToken> {
+fn read_token(response: &Response) -> Result<IssuedToken> {
     let value: Value = response.json()?;
     let Value::Object(map) = value else {
         return Err(response.unexpected("the token answer is not a JSON object"));
@@ -70,7 +95,7 @@ pub(crate) fn read_token(response: &Response) -> Result<IssuedToken> {
     };
     let expires_in = match field("expires_in") {
         None | Some(Value::Null) => None,
-        Some(v) => Some(read_seconds(v).ok_or_else(|| {
+        Some(v) => Some(expires_in(v).ok_or_else(|| {
             response.unexpected("`expires_in` is not a non-negative number of seconds")
         })?),
     };
@@ -81,47 +106,28 @@ pub(crate) fn read_token(response: &Response) -> Result<IssuedToken> {
     })
 }
 
-/// `expires_in` as a number or a numeric string: core's reading, shared by every vendor.
-fn read_seconds(value: &Value) -> Option<Duration> {
-    anonymize_core::auth::expires_in(value)
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use anonymize_core::HttpConfig;
 
     #[test]
     fn debug_hides_both_secrets() {
-        let g = PasswordGrant {
-            username: SecretString::from("jane.doe@example.com"),
-            password: SecretString::from("hunter2-secret"),
-        };
+        let http = HttpClient::new(
+            crate::VENDOR,
+            Url::parse("https://host/AlfabetAPIServer").unwrap(),
+            HttpConfig::default(),
+        )
+        .unwrap();
+        let g = PasswordGrant::new(
+            http,
+            SecretString::from("jane.doe@example.com"),
+            SecretString::from("hunter2-secret"),
+        );
         let shown = format!("{g:?}");
         assert!(!shown.contains("jane"), "{shown}");
         assert!(!shown.contains("hunter2"), "{shown}");
-    }
-
-    #[test]
-    fn seconds_in_every_shape() {
-        assert_eq!(
-            read_seconds(&serde_json::json!(1200)),
-            Some(Duration::from_secs(1200))
-        );
-        assert_eq!(
-            read_seconds(&serde_json::json!("1200")),
-            Some(Duration::from_secs(1200))
-        );
-        assert_eq!(
-            read_seconds(&serde_json::json!(" 60 ")),
-            Some(Duration::from_secs(60))
-        );
-        assert_eq!(
-            read_seconds(&serde_json::json!(1.5)),
-            Some(Duration::from_millis(1500))
-        );
-        assert_eq!(read_seconds(&serde_json::json!(-1)), None);
-        assert_eq!(read_seconds(&serde_json::json!("soon")), None);
-        assert_eq!(read_seconds(&serde_json::json!(true)), None);
+        assert!(shown.contains("/AlfabetAPIServer/api/token"), "{shown}");
     }
 }

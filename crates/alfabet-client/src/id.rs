@@ -1,9 +1,9 @@
 //! [`RefStr`]: the REFSTR that names one Alfabet object.
 
 use std::fmt;
-use std::str::FromStr;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use anonymize_core::vendor::VendorId;
+use anonymize_core::{Error, Result};
 
 /// The REFSTR of an Alfabet object: three dash-separated non-negative integers,
 /// `class-object-0`, e.g. `421-5-0` (the class number, the object number, and always `0`).
@@ -20,7 +20,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// `421-05-0` is refused rather than silently rewritten into another id. Each number must fit
 /// in a `u64`.
 ///
-/// Errors never repeat the input.
+/// Like every vendor id it converts from and to text (`FromStr`, `Display`, `TryFrom<&str>`,
+/// `TryFrom<String>`, serde as a string). A refusal is an [`Error::InvalidInput`] whose reason
+/// never repeats the input.
 ///
 /// ```
 /// use alfabet_client::RefStr;
@@ -33,13 +35,15 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// for bad in ["", "421-5", "421-5-1", " 421-5-0", "+421-5-0", "421-05-0", "421-x-0"] {
 ///     assert!(bad.parse::<RefStr>().is_err());
 /// }
-/// # Ok::<(), alfabet_client::InvalidRefStr>(())
+/// # Ok::<(), anonymize_core::Error>(())
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RefStr {
     class: u64,
     object: u64,
 }
+
+anonymize_core::vendor_id!(RefStr);
 
 impl RefStr {
     /// The REFSTR `class-object-0`.
@@ -55,25 +59,6 @@ impl RefStr {
     /// The object number within the class.
     pub const fn object(&self) -> u64 {
         self.object
-    }
-
-    /// Parse `s`, accepting only the canonical form (see the [type docs](RefStr)).
-    pub fn parse(s: &str) -> Result<Self, InvalidRefStr> {
-        let mut parts = s.split('-');
-        let (Some(class), Some(object), Some(last), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(InvalidRefStr(Reason::Shape));
-        };
-        let class = number(class)?;
-        let object = number(object)?;
-        if last != "0" {
-            return Err(match number(last) {
-                Ok(_) => InvalidRefStr(Reason::ThirdNotZero),
-                Err(e) => e,
-            });
-        }
-        Ok(Self { class, object })
     }
 
     /// Parse text the vendor sent back, tolerating what a vendor might add: white space around
@@ -98,83 +83,49 @@ impl RefStr {
     }
 }
 
-fn number(part: &str) -> Result<u64, InvalidRefStr> {
-    if part.is_empty() {
-        return Err(InvalidRefStr(Reason::EmptyPart));
+impl VendorId for RefStr {
+    /// Accept only the canonical form (see the [type docs](RefStr)).
+    fn parse_id(s: &str) -> Result<Self> {
+        let mut parts = s.split('-');
+        let (Some(class), Some(object), Some(last), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(Problem::Shape.into());
+        };
+        let class = number(class)?;
+        let object = number(object)?;
+        if last != "0" {
+            return Err(match number(last) {
+                Ok(_) => Problem::ThirdNotZero,
+                Err(problem) => problem,
+            }
+            .into());
+        }
+        Ok(Self { class, object })
     }
-    if !part.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(InvalidRefStr(Reason::NotDigits));
-    }
-    if part.len() > 1 && part.starts_with('0') {
-        return Err(InvalidRefStr(Reason::LeadingZero));
-    }
-    part.parse().map_err(|_| InvalidRefStr(Reason::TooLarge))
-}
 
-impl fmt::Display for RefStr {
     /// The canonical form, `class-object-0`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    fn fmt_id(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}-{}-0", self.class, self.object)
     }
 }
 
-impl FromStr for RefStr {
-    type Err = InvalidRefStr;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse(s)
+fn number(part: &str) -> Result<u64, Problem> {
+    if part.is_empty() {
+        return Err(Problem::EmptyPart);
     }
+    if !part.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Problem::NotDigits);
+    }
+    if part.len() > 1 && part.starts_with('0') {
+        return Err(Problem::LeadingZero);
+    }
+    part.parse().map_err(|_| Problem::TooLarge)
 }
 
-impl TryFrom<&str> for RefStr {
-    type Error = InvalidRefStr;
-
-    fn try_from(s: &str) -> Result<Self, Self::Error> {
-        Self::parse(s)
-    }
-}
-
-impl TryFrom<String> for RefStr {
-    type Error = InvalidRefStr;
-
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        Self::parse(&s)
-    }
-}
-
-impl TryFrom<&String> for RefStr {
-    type Error = InvalidRefStr;
-
-    fn try_from(s: &String) -> Result<Self, Self::Error> {
-        Self::parse(s)
-    }
-}
-
-impl From<RefStr> for String {
-    fn from(r: RefStr) -> Self {
-        r.to_string()
-    }
-}
-
-impl Serialize for RefStr {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for RefStr {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let s = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
-        Self::parse(&s).map_err(serde::de::Error::custom)
-    }
-}
-
-/// Why a text is not a [`RefStr`]. Its message never repeats the text.
+/// Why a text is not a [`RefStr`]; said without repeating the text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct InvalidRefStr(Reason);
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Reason {
+enum Problem {
     Shape,
     EmptyPart,
     NotDigits,
@@ -183,27 +134,27 @@ enum Reason {
     ThirdNotZero,
 }
 
-impl fmt::Display for InvalidRefStr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("not a REFSTR of the form `class-object-0`: ")?;
-        f.write_str(match self.0 {
-            Reason::Shape => "it must have exactly three dash-separated parts",
-            Reason::EmptyPart => "a part is empty",
-            Reason::NotDigits => {
+impl Problem {
+    fn reason(self) -> &'static str {
+        match self {
+            Problem::Shape => "it must have exactly three dash-separated parts",
+            Problem::EmptyPart => "a part is empty",
+            Problem::NotDigits => {
                 "a part has a character other than a digit (no signs or white space)"
             }
-            Reason::LeadingZero => "a number has a leading zero",
-            Reason::TooLarge => "a number is too large",
-            Reason::ThirdNotZero => "the third part must be 0",
-        })
+            Problem::LeadingZero => "a number has a leading zero",
+            Problem::TooLarge => "a number is too large",
+            Problem::ThirdNotZero => "the third part must be 0",
+        }
     }
 }
 
-impl std::error::Error for InvalidRefStr {}
-
-impl From<InvalidRefStr> for anonymize_core::Error {
-    fn from(e: InvalidRefStr) -> Self {
-        anonymize_core::Error::invalid_input(e.to_string())
+impl From<Problem> for Error {
+    fn from(problem: Problem) -> Self {
+        Error::invalid_input(format!(
+            "not a REFSTR of the form `class-object-0`: {}",
+            problem.reason()
+        ))
     }
 }
 
@@ -212,6 +163,14 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use proptest::prelude::*;
+
+    /// The reason a text is refused, as the caller reads it.
+    fn refusal(s: &str) -> String {
+        match s.parse::<RefStr>() {
+            Err(Error::InvalidInput { reason }) => reason,
+            other => panic!("{s:?}: {other:?}"),
+        }
+    }
 
     #[test]
     fn accepts_the_canonical_form() {
@@ -225,47 +184,45 @@ mod tests {
                 u64::MAX,
             ),
         ] {
-            let r = RefStr::parse(s).unwrap();
+            let r: RefStr = s.parse().unwrap();
             assert_eq!((r.class(), r.object()), (class, object));
             assert_eq!(r.to_string(), s);
             assert_eq!(RefStr::try_from(s).unwrap(), r);
             assert_eq!(RefStr::try_from(s.to_string()).unwrap(), r);
         }
+        assert_eq!(format!("{:?}", RefStr::new(421, 5)), "RefStr(421-5-0)");
     }
 
     #[test]
     fn refuses_everything_else_without_echo() {
         let cases = [
-            ("", Reason::Shape),
-            ("421", Reason::Shape),
-            ("421-5", Reason::Shape),
-            ("421-5-0-0", Reason::Shape),
-            ("-5-0", Reason::EmptyPart),
-            ("421--0", Reason::EmptyPart),
-            ("421-5-", Reason::EmptyPart),
-            ("+421-5-0", Reason::NotDigits),
-            ("421-+5-0", Reason::NotDigits),
-            (" 421-5-0", Reason::NotDigits),
-            ("421-5-0 ", Reason::NotDigits),
-            ("421-5-0\n", Reason::NotDigits),
-            ("421-５-0", Reason::NotDigits),
-            ("a-5-0", Reason::NotDigits),
-            ("421-05-0", Reason::LeadingZero),
-            ("0421-5-0", Reason::LeadingZero),
-            ("421-5-00", Reason::LeadingZero),
-            ("18446744073709551616-5-0", Reason::TooLarge),
-            ("421-99999999999999999999999-0", Reason::TooLarge),
-            ("421-5-1", Reason::ThirdNotZero),
+            ("", Problem::Shape),
+            ("421", Problem::Shape),
+            ("421-5", Problem::Shape),
+            ("421-5-0-0", Problem::Shape),
+            ("-5-0", Problem::EmptyPart),
+            ("421--0", Problem::EmptyPart),
+            ("421-5-", Problem::EmptyPart),
+            ("+421-5-0", Problem::NotDigits),
+            ("421-+5-0", Problem::NotDigits),
+            (" 421-5-0", Problem::NotDigits),
+            ("421-5-0 ", Problem::NotDigits),
+            ("421-5-0\n", Problem::NotDigits),
+            ("421-５-0", Problem::NotDigits),
+            ("a-5-0", Problem::NotDigits),
+            ("421-05-0", Problem::LeadingZero),
+            ("0421-5-0", Problem::LeadingZero),
+            ("421-5-00", Problem::LeadingZero),
+            ("18446744073709551616-5-0", Problem::TooLarge),
+            ("421-99999999999999999999999-0", Problem::TooLarge),
+            ("421-5-1", Problem::ThirdNotZero),
         ];
-        for (s, reason) in cases {
-            let err = RefStr::parse(s).unwrap_err();
-            assert_eq!(err.0, reason, "{s:?}");
-            let shown = err.to_string();
+        for (s, problem) in cases {
+            let reason = refusal(s);
+            assert!(reason.ends_with(problem.reason()), "{s:?}: {reason}");
             if !s.trim().is_empty() {
-                assert!(!shown.contains(s.trim()), "{shown}");
+                assert!(!reason.contains(s.trim()), "{reason}");
             }
-            let core: anonymize_core::Error = err.into();
-            assert!(matches!(core, anonymize_core::Error::InvalidInput { .. }));
         }
     }
 
@@ -294,12 +251,12 @@ mod tests {
         #[test]
         fn display_parses_back(class in any::<u64>(), object in any::<u64>()) {
             let r = RefStr::new(class, object);
-            prop_assert_eq!(RefStr::parse(&r.to_string()).unwrap(), r);
+            prop_assert_eq!(r.to_string().parse::<RefStr>().unwrap(), r);
         }
 
         #[test]
         fn parse_accepts_exactly_the_canonical_form(s in "\\PC{0,30}") {
-            match RefStr::parse(&s) {
+            match s.parse::<RefStr>() {
                 Ok(r) => prop_assert_eq!(r.to_string(), s),
                 Err(e) => {
                     let shown = e.to_string();
@@ -317,15 +274,15 @@ mod tests {
             pos in 0usize..3,
         ) {
             let wrong_third = format!("{class}-{object}-{third}");
-            prop_assert!(RefStr::parse(&wrong_third).is_err());
+            prop_assert!(wrong_third.parse::<RefStr>().is_err());
             let mut parts = [class.to_string(), object.to_string(), "0".to_string()];
             parts[pos] = format!("{pad}{}", parts[pos]);
             let padded = parts.join("-");
-            prop_assert!(RefStr::parse(&padded).is_err(), "{:?} was accepted", padded);
+            prop_assert!(padded.parse::<RefStr>().is_err(), "{:?} was accepted", padded);
             let two = format!("{class}-{object}");
             let four = format!("{class}-{object}-0-0");
-            prop_assert!(RefStr::parse(&two).is_err());
-            prop_assert!(RefStr::parse(&four).is_err());
+            prop_assert!(two.parse::<RefStr>().is_err());
+            prop_assert!(four.parse::<RefStr>().is_err());
         }
 
         #[test]
@@ -336,7 +293,7 @@ mod tests {
             let canonical = |p: &str| p == "0" || !p.starts_with('0');
             let fits = |p: &str| p.parse::<u64>().is_ok();
             let expected = canonical(&a) && canonical(&b) && c == "0" && fits(&a) && fits(&b);
-            prop_assert_eq!(RefStr::parse(&s).is_ok(), expected, "{}", s);
+            prop_assert_eq!(s.parse::<RefStr>().is_ok(), expected, "{}", s);
         }
     }
 }

@@ -6,18 +6,21 @@
 //! everyone", and an empty list sends nothing. The Alfabet user the client logs in as needs the
 //! anonymization permission, which Alfabet support grants on request.
 //!
+//! - [`AlfabetClient`]: built with [`AlfabetClient::builder`] or [`AlfabetClient::from_env`]
+//!   (`ALFABET_URL`, then `ALFABET_USERNAME` + `ALFABET_PASSWORD` or `ALFABET_TOKEN`, and
+//!   optionally `ALFABET_BATCH_SIZE`). It logs in with the password grant
+//!   (`POST {base}/api/token`, the token cached and renewed) or a pre-issued token.
+//! - `impl` [`Anonymizer`](anonymize_core::Anonymizer) (`vendor() == "alfabet"`): ids are
+//!   REFSTRs; duplicates are sent once, malformed ids never, the rest in batches
+//!   (`PUT {base}/api/v2/anonymizeuser`). One [`Outcome`] per distinct id: `Cannot find
+//!   instance` is [`Outcome::NotFound`], any other rejection [`Outcome::Rejected`] with the
+//!   vendor's message; the evidence of an anonymized ref names its batch and carries the batch's
+//!   warnings (a `Count` that disagrees with the refs not rejected). E-mail look-up is
+//!   [`Unsupported`](anonymize_core::Error::Unsupported): Alfabet documents none.
+//! - [`AlfabetClient::anonymize_batch`]: the one request underneath, typed, with the vendor's
+//!   whole answer in a [`BatchReport`] (unknown fields, a [`CountMismatch`], rejections of refs
+//!   that were not sent).
 //! - [`RefStr`]: a user's REFSTR (`421-5-0`), validated on construction.
-//! - [`AlfabetClient`]: logs in with the password grant (`POST {base}/api/token`, the token is
-//!   cached and renewed) or a pre-issued token, and sends
-//!   [`anonymize_users`](AlfabetClient::anonymize_users) (`PUT {base}/api/v2/anonymizeuser`) in
-//!   batches, duplicates removed.
-//! - [`AnonymizeReport`]: one [`Outcome`] per distinct ref (`Cannot find instance` is
-//!   [`Outcome::NotFound`], any other rejection [`Outcome::Rejected`]), and per batch the
-//!   vendor's answer, including a [`CountMismatch`] when its `Count` disagrees with the refs it
-//!   did not reject.
-//! - `impl` [`Anonymizer`](anonymize_core::Anonymizer) for the vendor-neutral API
-//!   (`vendor() == "alfabet"`; e-mail look-up is [`Unsupported`](anonymize_core::Error::Unsupported):
-//!   Alfabet documents none).
 //! - `testkit::Simulator` (feature `testkit`): a stateful Alfabet on loopback for tests.
 //!
 //! # Example
@@ -28,20 +31,19 @@
 //! # #[cfg(feature = "testkit")]
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! use alfabet_client::RefStr;
 //! use alfabet_client::testkit::Simulator;
-//! use anonymize_core::Outcome;
+//! use anonymize_core::{Anonymizer, Outcome};
 //!
 //! let sim = Simulator::start().await;
 //! let jane = sim.add_user("Jane Doe", "jane@example.com");
-//! let unknown: RefStr = "421-999-0".parse()?;
 //!
 //! let client = sim.client();
-//! let report = client.anonymize_users(&[jane, unknown, jane]).await?;
+//! let ids = [jane.to_string(), "421-999-0".into(), jane.to_string(), "421-7".into()];
+//! let outcomes = client.anonymize(&ids).await?;
 //!
-//! assert_eq!(report.outcomes.len(), 2); // one per distinct ref
-//! assert!(matches!(report.outcome(&jane), Some(Outcome::Anonymized(_))));
-//! assert!(matches!(report.outcome(&unknown), Some(Outcome::NotFound)));
+//! let labels: Vec<_> = outcomes.iter().map(|o| o.outcome.label()).collect();
+//! assert_eq!(labels, ["anonymized", "not_found", "invalid"]); // one per distinct id
+//! assert!(matches!(&outcomes[0].outcome, Outcome::Anonymized(e) if e.warnings.is_empty()));
 //! assert!(sim.user(jane).is_some_and(|u| u.anonymized));
 //! # Ok(())
 //! # }
@@ -54,20 +56,14 @@
 //! ```no_run
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! use alfabet_client::{AlfabetClient, RefStr};
-//! use anonymize_core::secrecy::SecretString;
-//! use anonymize_core::url::Url;
+//! use alfabet_client::AlfabetClient;
+//! use anonymize_core::Anonymizer;
 //!
-//! let client = AlfabetClient::builder(Url::parse("https://alfabet.example.com/AlfabetAPIServer")?)
-//!     .password("api-user", SecretString::from(std::env::var("ALFABET_PASSWORD")?))
-//!     .build()?;
-//! let refs: Vec<RefStr> = ["421-5-0", "421-9-0"]
-//!     .iter()
-//!     .map(|s| s.parse())
-//!     .collect::<Result<_, _>>()?;
-//! let report = client.anonymize_users(&refs).await?;
-//! for o in &report.outcomes {
-//!     println!("{}\t{}", o.ref_str, o.outcome);
+//! // ALFABET_URL=https://alfabet.example.com/AlfabetAPIServer, ALFABET_USERNAME, ALFABET_PASSWORD
+//! let client = AlfabetClient::from_env()?.build()?;
+//! let ids = ["421-5-0".to_string(), "421-9-0".to_string()];
+//! for o in client.anonymize(&ids).await? {
+//!     println!("{}\t{}", o.id, o.outcome);
 //! }
 //! # Ok(())
 //! # }
@@ -77,9 +73,10 @@
 
 mod anonymizer;
 mod auth;
+mod builder;
 mod client;
+mod id;
 mod model;
-mod refstr;
 mod report;
 #[cfg(feature = "testkit")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testkit")))]
@@ -95,12 +92,13 @@ struct GuideDoctests;
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+/// The vendor's name, as [`Anonymizer::vendor`](anonymize_core::Anonymizer::vendor) reports it.
+pub const VENDOR: &str = "alfabet";
+
 pub use anonymize_core::Outcome;
 pub use auth::DEFAULT_SCHEME;
-pub use client::{
-    AlfabetClient, AlfabetClientBuilder, DEFAULT_BATCH_SIZE, JSON_CONTENT_TYPE, MAX_BATCH_SIZE,
-    VENDOR,
-};
-pub use model::{AnonymizeAnswer, RejectedObject};
-pub use refstr::{InvalidRefStr, RefStr};
-pub use report::{AnonymizeReport, AnonymizeStopped, BatchReport, CountMismatch, RefOutcome};
+pub use builder::{AlfabetClientBuilder, DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE};
+pub use client::AlfabetClient;
+pub use id::RefStr;
+pub use model::{AnonymizeAnswer, JSON_CONTENT_TYPE, RejectedObject};
+pub use report::{BatchReport, CountMismatch};

@@ -1,9 +1,14 @@
-//! Alfabet's wire format for `anonymizeuser`, read tolerantly.
+//! Alfabet's wire format: the `anonymizeuser` request and answer (read tolerantly), and its
+//! error bodies.
 
+use anonymize_core::vendor::ErrorBody;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::refstr::RefStr;
+use crate::id::RefStr;
+
+/// The `Content-Type` Alfabet documents for `anonymizeuser`.
+pub const JSON_CONTENT_TYPE: &str = "application/json; charset=utf-8";
 
 /// The request body: `{"Refs": ["421-5-0", …]}`.
 #[derive(Serialize)]
@@ -197,6 +202,28 @@ fn text(value: &Value) -> Option<String> {
     }
 }
 
+/// Read an Alfabet error body. Alfabet documents none; its server is ASP.NET Web API, which
+/// answers `{"Message":"Authorization has been denied for this request."}`, so a `Message` (in
+/// any case) is the message. Anything else is read as a standard shape (the token endpoint's
+/// OAuth `{"error":"invalid_grant",…}`, problem details, plain text).
+pub(crate) fn read_error_body(body: &[u8]) -> ErrorBody {
+    let standard = ErrorBody::standard(body);
+    if standard.code.is_some() || standard.message.is_some() {
+        return standard;
+    }
+    let message = match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => map
+            .into_iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("Message"))
+            .and_then(|(_, v)| text(&v)),
+        _ => None,
+    };
+    match message {
+        Some(message) => ErrorBody::new(None, Some(message)),
+        None => standard,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -315,6 +342,34 @@ mod tests {
         assert_eq!(a.rejected_objects.len(), 2);
         assert_eq!(a.rejected_objects[0].parsed_ref(), None);
         assert!(!a.rejected_objects[1].is_not_found());
+    }
+
+    #[test]
+    fn error_bodies() {
+        let read = |body: &str| {
+            let b = read_error_body(body.as_bytes());
+            (b.code, b.message)
+        };
+        assert_eq!(
+            read(r#"{"Message":"Authorization has been denied for this request."}"#),
+            (
+                None,
+                Some("Authorization has been denied for this request.".into())
+            )
+        );
+        assert_eq!(read(r#"{"message":"boom"}"#), (None, Some("boom".into())));
+        assert_eq!(
+            read(
+                r#"{"error":"invalid_grant","error_description":"The user name or password is incorrect."}"#
+            ),
+            (
+                Some("invalid_grant".into()),
+                Some("The user name or password is incorrect.".into())
+            )
+        );
+        assert_eq!(read("Not Found"), (None, Some("Not Found".into())));
+        assert_eq!(read(r#"{"Message":null}"#), (None, None));
+        assert_eq!(read("<html>502</html>"), (None, None));
     }
 
     #[test]

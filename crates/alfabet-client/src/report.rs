@@ -1,71 +1,39 @@
-//! What [`AlfabetClient::anonymize_users`](crate::AlfabetClient::anonymize_users) reports.
+//! What one `anonymizeuser` request comes to: one [`Outcome`] per ref sent, and the batch's
+//! facts ([`BatchReport`]).
 
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
-use anonymize_core::{BatchError, Error, Outcome, UserOutcome};
+use anonymize_core::vendor::{EXCERPT_CHARS, excerpt};
+use anonymize_core::{Evidence, Outcome};
 
+use crate::VENDOR;
+use crate::id::RefStr;
 use crate::model::{AnonymizeAnswer, RejectedObject};
-use crate::refstr::RefStr;
 
-/// The result of anonymizing a list of refs: one outcome per distinct ref, in input order, and
-/// what each request (batch) answered.
-#[derive(Debug, Clone, Default)]
-#[non_exhaustive]
-pub struct AnonymizeReport {
-    /// One outcome per distinct ref, in order of first appearance.
-    pub outcomes: Vec<RefOutcome>,
-    /// One entry per request sent, in order.
-    pub batches: Vec<BatchReport>,
+/// Where a request stands in a run: batch `number` of `of` (both from 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Position {
+    pub(crate) number: usize,
+    pub(crate) of: usize,
 }
 
-impl AnonymizeReport {
-    /// The outcome for `ref_str`, when it was part of the call.
-    pub fn outcome(&self, ref_str: &RefStr) -> Option<&Outcome> {
-        self.outcomes
-            .iter()
-            .find(|o| o.ref_str == *ref_str)
-            .map(|o| &o.outcome)
-    }
-
-    /// Whether any batch's answer looked wrong: a `Count` that disagrees with the refs sent minus
-    /// the refs rejected, a rejection of a ref that was not sent, an unreadable part. Details in
-    /// each [`BatchReport::warnings`].
-    pub fn has_warnings(&self) -> bool {
-        self.batches.iter().any(|b| !b.warnings.is_empty())
-    }
-
-    /// The outcomes as the [`Anonymizer`](anonymize_core::Anonymizer) trait reports them.
-    pub fn into_user_outcomes(self) -> Vec<UserOutcome> {
-        self.outcomes
-            .into_iter()
-            .map(|o| UserOutcome::new(o.ref_str.to_string(), o.outcome))
-            .collect()
-    }
-}
-
-/// One ref's outcome.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct RefOutcome {
-    /// The ref.
-    pub ref_str: RefStr,
-    /// What happened to it.
-    pub outcome: Outcome,
-}
-
-/// One `PUT api/v2/anonymizeuser` request and its answer.
+/// One `PUT api/v2/anonymizeuser` request and what its answer says, ref by ref.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct BatchReport {
-    /// The batch's number, from 1.
+    /// The batch's number in its run, from 1 (1 for a single
+    /// [`anonymize_batch`](crate::AlfabetClient::anonymize_batch)).
     pub number: usize,
-    /// The refs sent in this request.
+    /// The refs sent, in order.
     pub refs: Vec<RefStr>,
-    /// The vendor's answer, when the request succeeded.
-    pub answer: Option<AnonymizeAnswer>,
-    /// Why the request failed (after retries), when it did; every ref of the batch is then
-    /// [`Outcome::Failed`].
-    pub error: Option<Error>,
+    /// One outcome per ref sent, in the same order: `Cannot find instance` is
+    /// [`Outcome::NotFound`], any other rejection [`Outcome::Rejected`] with the vendor's message,
+    /// a ref not rejected [`Outcome::Anonymized`].
+    pub outcomes: Vec<Outcome>,
+    /// The vendor's answer, as read (unknown fields in [`AnonymizeAnswer::extra`]).
+    pub answer: AnonymizeAnswer,
     /// The vendor's `Count` disagrees with the refs sent minus the refs it rejected.
     pub count_mismatch: Option<CountMismatch>,
     /// Rejections that name no ref of this batch (a ref that was not sent, or none at all): kept
@@ -74,6 +42,14 @@ pub struct BatchReport {
     /// Everything odd about the answer, in words (counts only, no refs). The same warnings are
     /// attached to the evidence of every ref anonymized by this batch.
     pub warnings: Vec<String>,
+}
+
+impl BatchReport {
+    /// The outcome for `ref_str`, when it was sent in this batch.
+    pub fn outcome(&self, ref_str: &RefStr) -> Option<&Outcome> {
+        let index = self.refs.iter().position(|r| r == ref_str)?;
+        self.outcomes.get(index)
+    }
 }
 
 /// The vendor's `Count` and the number it should have been.
@@ -96,91 +72,285 @@ impl fmt::Display for CountMismatch {
     }
 }
 
-/// [`anonymize_users`](crate::AlfabetClient::anonymize_users) stopped early: an error means no
-/// further request can succeed (refused credentials, missing permission, a base URL that is not
-/// an Alfabet API server). Nothing is hidden: the batches already done are in
-/// [`completed`](Self::completed) (the failing batch's refs are [`Outcome::Failed`] there), the
-/// refs never sent are in [`not_attempted`](Self::not_attempted).
-#[derive(Clone)]
-pub struct AnonymizeStopped(Box<Stopped>);
+/// Turn one batch's answer into one outcome per ref sent, and the batch's facts. The refs are
+/// distinct (the client never sends a ref twice in one request).
+pub(crate) fn judge(position: Position, refs: Vec<RefStr>, answer: AnonymizeAnswer) -> BatchReport {
+    let Position { number, of } = position;
+    let sent: HashSet<RefStr> = refs.iter().copied().collect();
+    let mut rejected: HashMap<RefStr, &RejectedObject> = HashMap::new();
+    let mut unmatched = Vec::new();
+    let mut repeated = 0usize;
+    for entry in &answer.rejected_objects {
+        match entry.parsed_ref().filter(|r| sent.contains(r)) {
+            // With a repeated entry, the first message is kept.
+            Some(r) => match rejected.entry(r) {
+                Entry::Occupied(_) => repeated += 1,
+                Entry::Vacant(slot) => {
+                    slot.insert(entry);
+                }
+            },
+            None => unmatched.push(entry.clone()),
+        }
+    }
 
-#[derive(Clone)]
-struct Stopped {
-    error: Error,
-    completed: AnonymizeReport,
-    not_attempted: Vec<RefStr>,
+    let expected = (refs.len() - rejected.len()) as u64;
+    let count_mismatch = answer
+        .count
+        .filter(|reported| *reported != expected)
+        .map(|reported| CountMismatch { reported, expected });
+
+    let mut warnings = Vec::new();
+    if let Some(m) = count_mismatch {
+        tracing::warn!(
+            vendor = VENDOR,
+            batch = number,
+            reported = m.reported,
+            expected = m.expected,
+            sent = refs.len(),
+            rejected = rejected.len(),
+            "anonymizeuser Count disagrees with the refs sent minus the refs rejected"
+        );
+        warnings.push(m.to_string());
+    }
+    let unnamed = unmatched
+        .iter()
+        .filter(|e| e.parsed_ref().is_none())
+        .count();
+    let foreign = unmatched.len() - unnamed;
+    if foreign > 0 {
+        tracing::warn!(
+            vendor = VENDOR,
+            batch = number,
+            count = foreign,
+            "anonymizeuser rejected refs that were not sent"
+        );
+        warnings.push(format!(
+            "the vendor rejected {foreign} ref(s) that were not sent in this batch"
+        ));
+    }
+    if unnamed > 0 {
+        tracing::warn!(
+            vendor = VENDOR,
+            batch = number,
+            count = unnamed,
+            "anonymizeuser rejections without a readable RefStr"
+        );
+        warnings.push(format!(
+            "the vendor sent {unnamed} rejection(s) without a readable RefStr"
+        ));
+    }
+    if repeated > 0 {
+        warnings.push(format!(
+            "the vendor rejected {repeated} ref(s) more than once; the first message is kept"
+        ));
+    }
+    for part in &answer.unreadable {
+        tracing::warn!(
+            vendor = VENDOR,
+            batch = number,
+            "anonymizeuser answer: {part}"
+        );
+        warnings.push(part.clone());
+    }
+
+    let summary = format!(
+        "anonymizeuser batch {number} of {of}: {} sent, {} rejected, Count {}",
+        refs.len(),
+        rejected.len(),
+        answer
+            .count
+            .map_or_else(|| "missing".to_owned(), |c| c.to_string())
+    );
+    let record = serde_json::json!({
+        "batch": number,
+        "batches": of,
+        "sent": refs.len(),
+        "rejected": rejected.len(),
+        "count": answer.count,
+    });
+    let outcomes = refs
+        .iter()
+        .map(|r| match rejected.get(r) {
+            Some(entry) if entry.is_not_found() => Outcome::NotFound,
+            Some(entry) => Outcome::Rejected {
+                message: entry
+                    .message
+                    .as_deref()
+                    .map(|m| excerpt(m, EXCERPT_CHARS))
+                    .filter(|m| !m.is_empty())
+                    .unwrap_or_else(|| "rejected by Alfabet without a message".to_owned()),
+            },
+            None => {
+                let mut evidence = Evidence::new(summary.clone()).with_record(record.clone());
+                for w in &warnings {
+                    evidence = evidence.with_warning(w.clone());
+                }
+                Outcome::Anonymized(evidence)
+            }
+        })
+        .collect();
+    BatchReport {
+        number,
+        refs,
+        outcomes,
+        count_mismatch,
+        unmatched_rejections: unmatched,
+        warnings,
+        answer,
+    }
 }
 
-impl AnonymizeStopped {
-    pub(crate) fn new(
-        error: Error,
-        completed: AnonymizeReport,
-        not_attempted: Vec<RefStr>,
-    ) -> Self {
-        Self(Box::new(Stopped {
-            error,
-            completed,
-            not_attempted,
-        }))
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use serde_json::json;
+
+    fn refs(objects: &[u64]) -> Vec<RefStr> {
+        objects.iter().map(|o| RefStr::new(421, *o)).collect()
     }
 
-    /// Why it stopped.
-    pub fn error(&self) -> &Error {
-        &self.0.error
+    fn answer(v: serde_json::Value) -> AnonymizeAnswer {
+        AnonymizeAnswer::from_body(v.to_string().as_bytes()).unwrap()
     }
 
-    /// The refs that have an outcome, and the batches sent.
-    pub fn completed(&self) -> &AnonymizeReport {
-        &self.0.completed
+    fn at(number: usize, of: usize) -> Position {
+        Position { number, of }
     }
 
-    /// The refs never sent, in input order.
-    pub fn not_attempted(&self) -> &[RefStr] {
-        &self.0.not_attempted
+    #[test]
+    fn judge_maps_rejections_and_counts() {
+        let a = answer(json!({"Count": 2, "RejectedObjects": [
+            {"RefStr": "421-999-0", "Message": "Cannot find instance"},
+            {"RefStr": "421-12-0", "Message": "User is excluded from anonymization"},
+            {"RefStr": "421-12-0", "Message": "second message"},
+            {"RefStr": "421-7-0", "Message": "Cannot find instance"},
+        ]}));
+        let batch = judge(at(1, 1), refs(&[5, 9, 12, 999]), a);
+        let labels: Vec<_> = batch.outcomes.iter().map(|o| o.label()).collect();
+        assert_eq!(
+            labels,
+            ["anonymized", "anonymized", "rejected", "not_found"]
+        );
+        match batch.outcome(&RefStr::new(421, 12)).unwrap() {
+            Outcome::Rejected { message } => {
+                assert_eq!(message, "User is excluded from anonymization")
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(batch.count_mismatch, None);
+        assert_eq!(batch.unmatched_rejections.len(), 1);
+        assert_eq!(batch.warnings.len(), 2, "{:?}", batch.warnings);
+        // Batch warnings travel with the evidence of each anonymized ref.
+        match &batch.outcomes[0] {
+            Outcome::Anonymized(e) => {
+                assert_eq!(e.warnings, batch.warnings);
+                assert!(
+                    e.summary.contains("4 sent, 2 rejected, Count 2"),
+                    "{}",
+                    e.summary
+                );
+                assert!(!e.warnings.iter().any(|w| w.contains("421-7-0")));
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
-    /// The error, the partial report and the refs never sent.
-    pub fn into_parts(self) -> (Error, AnonymizeReport, Vec<RefStr>) {
-        let s = *self.0;
-        (s.error, s.completed, s.not_attempted)
+    #[test]
+    fn judge_reports_a_count_mismatch() {
+        let batch = judge(at(2, 3), refs(&[1, 2, 3]), answer(json!({"Count": 5})));
+        assert_eq!(
+            batch.count_mismatch,
+            Some(CountMismatch {
+                reported: 5,
+                expected: 3
+            })
+        );
+        for o in &batch.outcomes {
+            match o {
+                Outcome::Anonymized(e) => {
+                    assert!(e.warnings[0].contains("Count (5)"), "{:?}", e.warnings);
+                    assert!(e.summary.starts_with("anonymizeuser batch 2 of 3"));
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        let batch = judge(at(1, 1), refs(&[1, 2, 3]), answer(json!({})));
+        assert_eq!(batch.count_mismatch, None);
+        assert!(batch.warnings.is_empty());
     }
-}
 
-impl fmt::Debug for AnonymizeStopped {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AnonymizeStopped")
-            .field("error", &self.0.error)
-            .field("completed", &self.0.completed)
-            .field("not_attempted", &self.0.not_attempted)
-            .finish()
+    #[test]
+    fn judge_never_invents_outcomes() {
+        let batch = judge(
+            at(1, 1),
+            refs(&[1]),
+            answer(json!({"Count": 1, "RejectedObjects": {"RefStr": "421-2-0", "Message": "x"}})),
+        );
+        assert_eq!(batch.outcomes.len(), 1);
+        assert_eq!(batch.refs, [RefStr::new(421, 1)]);
+        assert!(batch.outcome(&RefStr::new(421, 2)).is_none());
+        assert_eq!(
+            batch.unmatched_rejections[0].ref_str.as_deref(),
+            Some("421-2-0")
+        );
     }
-}
 
-impl fmt::Display for AnonymizeStopped {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let done = self.0.completed.outcomes.len();
-        write!(
-            f,
-            "anonymization stopped after {done} of {} refs: {}",
-            done + self.0.not_attempted.len(),
-            self.0.error
-        )
+    #[test]
+    fn judge_matches_refs_the_vendor_wrote_loosely_and_keeps_empty_messages_visible() {
+        let batch = judge(
+            at(1, 1),
+            refs(&[5]),
+            answer(
+                json!({"Count": 0, "RejectedObjects": [{"RefStr": " 421-005-0", "Message": ""}]}),
+            ),
+        );
+        match &batch.outcomes[0] {
+            Outcome::Rejected { message } => assert!(message.contains("without a message")),
+            other => panic!("{other:?}"),
+        }
     }
-}
 
-impl std::error::Error for AnonymizeStopped {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.0.error)
-    }
-}
-
-impl From<AnonymizeStopped> for BatchError {
-    fn from(stopped: AnonymizeStopped) -> Self {
-        let (error, completed, not_attempted) = stopped.into_parts();
-        BatchError {
-            error,
-            completed: completed.into_user_outcomes(),
-            not_attempted: not_attempted.iter().map(ToString::to_string).collect(),
+    proptest::proptest! {
+        /// Whatever the vendor answers, every ref sent gets exactly one outcome, in order, and
+        /// no outcome is invented for a ref that was not sent.
+        #[test]
+        fn judge_gives_one_outcome_per_ref_sent(
+            sent in proptest::collection::btree_set(0u64..40, 1..12),
+            rejected in proptest::collection::vec((0u64..60, proptest::bool::ANY), 0..15),
+            count in proptest::option::of(0u64..20),
+        ) {
+            let chunk: Vec<RefStr> = sent.iter().map(|o| RefStr::new(421, *o)).collect();
+            let entries: Vec<_> = rejected
+                .iter()
+                .map(|(o, missing)| json!({
+                    "RefStr": RefStr::new(421, *o).to_string(),
+                    "Message": if *missing { "Cannot find instance" } else { "Excluded" },
+                }))
+                .collect();
+            let a = answer(json!({"Count": count, "RejectedObjects": entries}));
+            let batch = judge(at(1, 1), chunk.clone(), a);
+            proptest::prop_assert_eq!(&batch.refs, &chunk);
+            proptest::prop_assert_eq!(batch.outcomes.len(), chunk.len());
+            let foreign = rejected.iter().filter(|(o, _)| !sent.contains(o)).count();
+            proptest::prop_assert_eq!(batch.unmatched_rejections.len(), foreign);
+            let rejected_sent: HashSet<u64> = rejected
+                .iter()
+                .map(|(o, _)| *o)
+                .filter(|o| sent.contains(o))
+                .collect();
+            for (r, o) in batch.refs.iter().zip(&batch.outcomes) {
+                let was_rejected = rejected_sent.contains(&r.object());
+                proptest::prop_assert_eq!(
+                    matches!(o, Outcome::Anonymized(_)),
+                    !was_rejected
+                );
+            }
+            let expected = (chunk.len() - rejected_sent.len()) as u64;
+            proptest::prop_assert_eq!(
+                batch.count_mismatch.is_some(),
+                count.is_some_and(|c| c != expected)
+            );
         }
     }
 }

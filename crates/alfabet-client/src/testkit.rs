@@ -20,24 +20,29 @@
 //! single object when there is one, as in the vendor's own example, …), `Count` can be
 //! [misreported](Simulator::misreport_count), extra answer fields can be
 //! [added](Simulator::add_answer_field), and [`faults`](Simulator::faults) injects failures.
+//!
+//! It is built on `anonymize_core::testkit` (one mock server whose front door logs every request
+//! and applies injected faults, one token store) and implements
+//! [`Simulated`], the controls the conformance suite drives.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anonymize_core::faults::Faults;
-use anonymize_core::testkit::{Frontdoor, header};
-use anonymize_core::{HttpConfig, RetryPolicy};
-use httpmock::MockServer;
-use httpmock::prelude::{HttpMockRequest, HttpMockResponse};
+use anonymize_core::HttpConfig;
+use anonymize_core::testkit::{
+    Faults, Frontdoor, SimServer, Simulated, TokenCheck, TokenStore, fast_http_config, header,
+    reply,
+};
+use httpmock::{HttpMockRequest, HttpMockResponse};
 use secrecy::SecretString;
 use serde_json::{Map, Value, json};
 use url::Url;
 
-use crate::client::{AlfabetClient, AlfabetClientBuilder};
-use crate::refstr::RefStr;
+use crate::builder::AlfabetClientBuilder;
+use crate::client::AlfabetClient;
+use crate::id::RefStr;
 
 /// The path the simulated API server lives under, as on a real installation.
 pub const BASE_PATH: &str = "/AlfabetAPIServer";
@@ -53,6 +58,9 @@ pub const NOT_FOUND_MESSAGE: &str = "Cannot find instance";
 
 /// The rejection message for a user excluded from anonymization.
 pub const EXCLUDED_MESSAGE: &str = "User is excluded from anonymization";
+
+/// How the simulator's tokens start (Alfabet's tokens are JWTs).
+pub const TOKEN_PREFIX: &str = "eyJsim";
 
 /// The class number of the users [`Simulator::add_user`] creates (Person, as in the vendor's
 /// example).
@@ -104,22 +112,19 @@ impl fmt::Debug for SimUser {
 
 struct State {
     accounts: HashMap<String, String>,
-    tokens: HashMap<String, Instant>,
-    token_lifetime: Duration,
+    tokens: TokenStore<()>,
     users: BTreeMap<RefStr, SimUser>,
     next_object: u64,
     rejected_shape: RejectedShape,
     count_offset: i64,
     answer_fields: Map<String, Value>,
-    token_requests: usize,
     anonymize_requests: Vec<Vec<String>>,
 }
 
 /// A stateful Alfabet API server on loopback; see the [module docs](self).
 pub struct Simulator {
-    server: MockServer,
+    server: SimServer,
     state: Arc<Mutex<State>>,
-    front: Frontdoor,
 }
 
 impl fmt::Debug for Simulator {
@@ -130,57 +135,40 @@ impl fmt::Debug for Simulator {
     }
 }
 
-static TOKENS: AtomicU64 = AtomicU64::new(1);
-
 impl Simulator {
     /// Start a simulator with one account ([`USERNAME`], [`PASSWORD`]), no users, and tokens
     /// that live 1200 s (Alfabet's default).
     pub async fn start() -> Self {
-        let server = MockServer::start_async().await;
         let state = Arc::new(Mutex::new(State {
             accounts: HashMap::from([(USERNAME.to_owned(), PASSWORD.to_owned())]),
-            tokens: HashMap::new(),
-            token_lifetime: Duration::from_secs(1200),
+            // Alfabet's tokens are JWTs: `eyJ…`.
+            tokens: TokenStore::new(TOKEN_PREFIX, Duration::from_secs(1200)),
             users: BTreeMap::new(),
             next_object: 1,
             rejected_shape: RejectedShape::default(),
             count_offset: 0,
             answer_fields: Map::new(),
-            token_requests: 0,
             anonymize_requests: Vec::new(),
         }));
-        let front = Frontdoor::new();
         let shared = state.clone();
-        front.mount(&server, move |req| handle(&shared, req)).await;
-        Self {
-            server,
-            state,
-            front,
-        }
+        let server = SimServer::start(move |req| handle(&shared, req)).await;
+        Self { server, state }
     }
 
     /// The base URL to give a client: `http://127.0.0.1:<port>/AlfabetAPIServer`.
     pub fn url(&self) -> Url {
-        let address = self.server.address();
-        // An IP address, a port and a fixed path always make a valid URL.
-        Url::parse(&format!("http://{address}{BASE_PATH}"))
-            .unwrap_or_else(|_| unreachable!("a socket address makes a valid URL"))
+        self.server.url(BASE_PATH)
     }
 
-    /// HTTP settings for tests: tiny retry backoffs (1 ms), `Retry-After` capped at 20 ms.
+    /// HTTP settings for tests: core's [`fast_http_config`] (retries after a few milliseconds;
+    /// a `Retry-After` the simulator sends is honoured, so inject short ones).
     pub fn http_config(&self) -> HttpConfig {
-        HttpConfig::default().with_retry(
-            RetryPolicy::default()
-                .with_initial_backoff(Duration::from_millis(1))
-                .with_max_backoff(Duration::from_millis(5))
-                .with_rate_limited_backoff(Duration::from_millis(1))
-                .with_max_retry_after(Duration::from_millis(20)),
-        )
+        fast_http_config()
     }
 
     /// A builder already pointed at the simulator with its [`http_config`](Self::http_config),
     /// without credentials (add [`password`](AlfabetClientBuilder::password) or
-    /// [`token`](AlfabetClientBuilder::token)).
+    /// [`bearer_token`](AlfabetClientBuilder::bearer_token)).
     pub fn client_builder(&self) -> AlfabetClientBuilder {
         AlfabetClient::builder(self.url()).http_config(self.http_config())
     }
@@ -207,20 +195,17 @@ impl Simulator {
     /// Issue a valid token (as the password grant would), e.g. for a client with a pre-issued
     /// token.
     pub fn issue_token(&self) -> SecretString {
-        SecretString::from(self.state().issue_token())
+        SecretString::from(self.state().tokens.issue(()))
     }
 
     /// Every token issued so far expires now: the next call with one answers 401.
     pub fn expire_tokens(&self) {
-        let now = Instant::now();
-        for expiry in self.state().tokens.values_mut() {
-            *expiry = now;
-        }
+        self.state().tokens.expire_all();
     }
 
     /// How long tokens issued from now on live (and the `expires_in` the token answer says).
     pub fn set_token_lifetime(&self, lifetime: Duration) {
-        self.state().token_lifetime = lifetime;
+        self.state().tokens.set_lifetime(lifetime);
     }
 
     /// Add a user of class [`PERSON_CLASS`]; returns its ref.
@@ -282,17 +267,17 @@ impl Simulator {
     /// The fault queue: fail the next N requests with a status, answer 429 with `Retry-After`,
     /// or delay answers. Faults apply to every request, token requests included.
     pub fn faults(&self) -> &Faults {
-        self.front.faults()
+        self.server.frontdoor().faults()
     }
 
-    /// How many requests the simulator received, of any kind.
+    /// How many requests the simulator received, of any kind (faulted ones included).
     pub fn requests_received(&self) -> usize {
-        self.front.requests_received()
+        self.server.frontdoor().requests_received()
     }
 
-    /// How many token requests it received.
+    /// How many token requests it received (granted or not).
     pub fn token_requests(&self) -> usize {
-        self.state().token_requests
+        self.state().tokens.requests()
     }
 
     /// The `Refs` of every `anonymizeuser` request that passed authentication, in order.
@@ -302,6 +287,20 @@ impl Simulator {
 
     fn state(&self) -> MutexGuard<'_, State> {
         lock(&self.state)
+    }
+}
+
+impl Simulated for Simulator {
+    fn frontdoor(&self) -> &Frontdoor {
+        self.server.frontdoor()
+    }
+
+    fn token_requests(&self) -> usize {
+        Simulator::token_requests(self)
+    }
+
+    fn expire_tokens(&self) {
+        Simulator::expire_tokens(self);
     }
 }
 
@@ -319,25 +318,14 @@ fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
     state.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-impl State {
-    fn issue_token(&mut self) -> String {
-        let n = TOKENS.fetch_add(1, Ordering::Relaxed);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let token = format!("sim.{n}.{nanos:08x}");
-        self.tokens
-            .insert(token.clone(), Instant::now() + self.token_lifetime);
-        token
-    }
+/// Whether the request's `Content-Type` is `media_type` (parameters such as a charset allowed).
+fn has_media_type(req: &HttpMockRequest, media_type: &str) -> bool {
+    header(req, "content-type").is_some_and(|ct| ct.to_ascii_lowercase().starts_with(media_type))
 }
 
-fn reply(status: u16, body: Value) -> HttpMockResponse {
-    HttpMockResponse::builder()
-        .status(status)
-        .header("content-type", "application/json; charset=utf-8")
-        .body(body.to_string())
-        .build()
+/// ASP.NET Web API's error body, which Alfabet's server sends.
+fn message(status: u16, text: &str) -> HttpMockResponse {
+    reply::json(status, &json!({ "Message": text }))
 }
 
 fn handle(state: &Mutex<State>, req: &HttpMockRequest) -> HttpMockResponse {
@@ -347,51 +335,46 @@ fn handle(state: &Mutex<State>, req: &HttpMockRequest) -> HttpMockResponse {
     match (route, method.as_str()) {
         (Some("/api/token"), "POST") => token(state, req),
         (Some("/api/v2/anonymizeuser"), "PUT") => anonymize(state, req),
-        (Some("/api/token" | "/api/v2/anonymizeuser"), _) => reply(
+        (Some("/api/token" | "/api/v2/anonymizeuser"), _) => message(
             405,
-            json!({"Message": "The requested resource does not support this HTTP method."}),
+            "The requested resource does not support this HTTP method.",
         ),
-        _ => reply(
+        _ => message(
             404,
-            json!({"Message": "No HTTP resource was found that matches the request URI."}),
+            "No HTTP resource was found that matches the request URI.",
         ),
     }
 }
 
 fn token(state: &Mutex<State>, req: &HttpMockRequest) -> HttpMockResponse {
     let mut state = lock(state);
-    state.token_requests += 1;
-    let form_encoded = header(req, "content-type").is_some_and(|ct| {
-        ct.trim()
-            .to_ascii_lowercase()
-            .starts_with("application/x-www-form-urlencoded")
-    });
-    if !form_encoded {
-        return reply(400, json!({"error": "invalid_request"}));
+    state.tokens.count_request();
+    if !has_media_type(req, "application/x-www-form-urlencoded") {
+        return reply::json(400, &json!({"error": "invalid_request"}));
     }
     let form: HashMap<String, String> = url::form_urlencoded::parse(req.body_ref())
         .into_owned()
         .collect();
     if form.get("grant_type").map(String::as_str) != Some("password") {
-        return reply(400, json!({"error": "unsupported_grant_type"}));
+        return reply::json(400, &json!({"error": "unsupported_grant_type"}));
     }
     let known = match (form.get("username"), form.get("password")) {
         (Some(u), Some(p)) => state.accounts.get(u) == Some(p),
         _ => false,
     };
     if !known {
-        return reply(
+        return reply::json(
             400,
-            json!({"error": "invalid_grant", "error_description": "The user name or password is incorrect."}),
+            &json!({"error": "invalid_grant", "error_description": "The user name or password is incorrect."}),
         );
     }
-    let token = state.issue_token();
-    reply(
+    let token = state.tokens.issue(());
+    reply::json(
         200,
-        json!({
+        &json!({
             "token_type": "bearer",
             "access_token": token,
-            "expires_in": state.token_lifetime.as_secs(),
+            "expires_in": state.tokens.lifetime().as_secs(),
         }),
     )
 }
@@ -401,23 +384,16 @@ fn anonymize(state: &Mutex<State>, req: &HttpMockRequest) -> HttpMockResponse {
     let authorized = header(req, "authorization")
         .and_then(|v| v.trim().split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .and_then(|(_, token)| state.tokens.get(token.trim()))
-        .is_some_and(|expiry| Instant::now() < *expiry);
+        .is_some_and(|(_, token)| {
+            matches!(state.tokens.check(token.trim()), TokenCheck::Valid(()))
+        });
     if !authorized {
-        return reply(
-            401,
-            json!({"Message": "Authorization has been denied for this request."}),
-        );
+        return message(401, "Authorization has been denied for this request.");
     }
-    let json = header(req, "content-type").is_some_and(|ct| {
-        ct.trim()
-            .to_ascii_lowercase()
-            .starts_with("application/json")
-    });
-    if !json {
-        return reply(
+    if !has_media_type(req, "application/json") {
+        return message(
             415,
-            json!({"Message": "The request entity's media type is not supported for this resource."}),
+            "The request entity's media type is not supported for this resource.",
         );
     }
     let refs: Option<Vec<String>> = match serde_json::from_slice::<Value>(req.body_ref()) {
@@ -438,21 +414,22 @@ fn anonymize(state: &Mutex<State>, req: &HttpMockRequest) -> HttpMockResponse {
         _ => None,
     };
     let Some(refs) = refs else {
-        return reply(
+        return message(
             400,
-            json!({"Message": "The request is invalid: Refs must be a list of one or more REFSTRs."}),
+            "The request is invalid: Refs must be a list of one or more REFSTRs.",
         );
     };
     state.anonymize_requests.push(refs.clone());
 
     let mut count: i64 = 0;
     let mut rejected = Vec::new();
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = HashSet::new();
     for text in refs {
         if !seen.insert(text.clone()) {
             continue;
         }
-        let user = RefStr::parse(&text)
+        let user = text
+            .parse::<RefStr>()
             .ok()
             .and_then(|r| state.users.get_mut(&r).map(|u| (r, u)));
         match user {
@@ -490,5 +467,5 @@ fn anonymize(state: &Mutex<State>, req: &HttpMockRequest) -> HttpMockResponse {
     for (k, v) in &state.answer_fields {
         answer.insert(k.clone(), v.clone());
     }
-    reply(200, Value::Object(answer))
+    reply::json(200, &Value::Object(answer))
 }

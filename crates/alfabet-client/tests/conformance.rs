@@ -7,6 +7,7 @@ use alfabet_client::AlfabetClient;
 use alfabet_client::testkit::{PASSWORD, Simulator, USERNAME};
 use anonymize_core::Anonymizer;
 use anonymize_core::conformance::{Fixture, run_all};
+use anonymize_core::testkit::Simulated;
 
 struct AlfabetFixture {
     sim: Simulator,
@@ -45,8 +46,8 @@ impl Fixture for AlfabetFixture {
     fn known_email(&self) -> Option<(String, String)> {
         None
     }
-    fn requests_received(&self) -> usize {
-        self.sim.requests_received()
+    fn simulator(&self) -> Option<&dyn Simulated> {
+        Some(&self.sim)
     }
     fn secrets(&self) -> Vec<String> {
         vec![PASSWORD.to_owned(), USERNAME.to_owned()]

@@ -1,15 +1,14 @@
-//! The client against httpmock: exact requests, every answer shape, retries and tokens, with hit
-//! counts.
+//! The client against httpmock: Alfabet's documented requests, its answer shapes, its statuses
+//! and error bodies, with hit counts. (The HTTP behaviour every vendor shares, such as 401
+//! refresh, token sharing and `Retry-After`, is tested once in anonymize-core and in the
+//! conformance suite.)
 #![allow(clippy::unwrap_used)]
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
-
-use alfabet_client::{AlfabetClient, RefStr};
+use alfabet_client::{AlfabetClient, BatchReport, RefStr};
 use anonymize_core::secrecy::SecretString;
+use anonymize_core::testkit::fast_http_config;
 use anonymize_core::url::Url;
-use anonymize_core::{Anonymizer, Email, Error, HttpConfig, Outcome, RetryPolicy};
+use anonymize_core::{Anonymizer, Email, Error, Outcome, UserOutcome};
 use httpmock::prelude::*;
 use serde_json::json;
 
@@ -18,18 +17,6 @@ const TOKEN_PATH: &str = "/AlfabetAPIServer/api/token";
 const ANON_PATH: &str = "/AlfabetAPIServer/api/v2/anonymizeuser";
 const USER: &str = "svc-anonymizer";
 const PASSWORD: &str = "pa55-w0rd&=secret";
-const MAX_RETRIES: u32 = 2;
-
-fn fast() -> HttpConfig {
-    HttpConfig::default().with_retry(
-        RetryPolicy::default()
-            .with_max_retries(MAX_RETRIES)
-            .with_initial_backoff(Duration::from_millis(1))
-            .with_max_backoff(Duration::from_millis(2))
-            .with_rate_limited_backoff(Duration::from_millis(1))
-            .with_max_retry_after(Duration::from_millis(5)),
-    )
-}
 
 fn base(server: &MockServer) -> Url {
     Url::parse(&server.url(PATH)).unwrap()
@@ -38,7 +25,7 @@ fn base(server: &MockServer) -> Url {
 fn client(server: &MockServer, batch_size: usize) -> AlfabetClient {
     AlfabetClient::builder(base(server))
         .password(USER, SecretString::from(PASSWORD))
-        .http_config(fast())
+        .http_config(fast_http_config())
         .batch_size(batch_size)
         .build()
         .unwrap()
@@ -48,8 +35,12 @@ fn r(object: u64) -> RefStr {
     RefStr::new(421, object)
 }
 
+fn ids(objects: &[u64]) -> Vec<String> {
+    objects.iter().map(|o| r(*o).to_string()).collect()
+}
+
 fn refs_body(objects: &[u64]) -> serde_json::Value {
-    json!({ "Refs": objects.iter().map(|o| r(*o).to_string()).collect::<Vec<_>>() })
+    json!({ "Refs": ids(objects) })
 }
 
 async fn token_mock<'a>(server: &'a MockServer, token: &str) -> httpmock::Mock<'a> {
@@ -64,8 +55,12 @@ async fn token_mock<'a>(server: &'a MockServer, token: &str) -> httpmock::Mock<'
         .await
 }
 
-fn labels(report: &alfabet_client::AnonymizeReport) -> Vec<&'static str> {
-    report.outcomes.iter().map(|o| o.outcome.label()).collect()
+fn labels(outcomes: &[UserOutcome]) -> Vec<&'static str> {
+    outcomes.iter().map(|o| o.outcome.label()).collect()
+}
+
+fn batch_labels(report: &BatchReport) -> Vec<&'static str> {
+    report.outcomes.iter().map(Outcome::label).collect()
 }
 
 #[tokio::test]
@@ -95,29 +90,29 @@ async fn sends_exactly_the_documented_requests() {
             }));
         })
         .await;
-    let report = client(&server, 100)
-        .anonymize_users(&[r(5), r(9), r(12), r(999)])
+    let out = client(&server, 100)
+        .anonymize(&ids(&[5, 9, 12, 999]))
         .await
         .unwrap();
     token.assert_calls_async(1).await;
     anonymize.assert_calls_async(1).await;
     assert_eq!(
-        labels(&report),
+        labels(&out),
         ["anonymized", "anonymized", "anonymized", "not_found"]
     );
-    assert_eq!(report.batches.len(), 1);
-    assert_eq!(report.batches[0].count_mismatch, None);
-    assert!(!report.has_warnings());
-    match report.outcome(&r(5)).unwrap() {
-        Outcome::Anonymized(e) => {
-            assert_eq!(
-                e.summary,
-                "anonymizeuser batch 1 of 1: 4 sent, 1 rejected, Count 3"
-            );
-            assert_eq!(e.record.as_ref().unwrap()["count"], json!(3));
-            assert!(e.warnings.is_empty());
+    for o in &out[..3] {
+        match &o.outcome {
+            Outcome::Anonymized(e) => {
+                assert_eq!(
+                    e.summary,
+                    "anonymizeuser batch 1 of 1: 4 sent, 1 rejected, Count 3"
+                );
+                assert_eq!(e.record.as_ref().unwrap()["count"], json!(3));
+                // No Count mismatch, nothing odd in the answer.
+                assert!(e.warnings.is_empty(), "{:?}", e.warnings);
+            }
+            other => panic!("{other:?}"),
         }
-        other => panic!("{other:?}"),
     }
 }
 
@@ -154,8 +149,8 @@ async fn token_type_is_sent_exactly_as_given_and_defaults_to_bearer() {
             .await;
         let client = client(&server, 100);
         for _ in 0..2 {
-            let report = client.anonymize_users(&[r(1)]).await.unwrap();
-            assert_eq!(labels(&report), ["anonymized"]);
+            let out = client.anonymize(&ids(&[1])).await.unwrap();
+            assert_eq!(labels(&out), ["anonymized"]);
         }
         // The token is cached: one token request for two calls.
         token.assert_calls_async(1).await;
@@ -181,7 +176,7 @@ async fn expires_in_drives_the_token_cache() {
         .await;
     let client = client(&server, 100);
     for _ in 0..3 {
-        client.anonymize_users(&[r(1)]).await.unwrap();
+        client.anonymize(&ids(&[1])).await.unwrap();
     }
     // A token that lives 0 s is fetched again for every call.
     token.assert_calls_async(3).await;
@@ -210,10 +205,10 @@ async fn unusable_token_answers_fail_without_sending_the_batch() {
                 then.status(200).json_body(json!({"Count": 1}));
             })
             .await;
-        let report = client(&server, 100).anonymize_users(&[r(1)]).await.unwrap();
+        let out = client(&server, 100).anonymize(&ids(&[1])).await.unwrap();
         token.assert_calls_async(1).await;
         anonymize.assert_calls_async(0).await;
-        match &report.outcomes[0].outcome {
+        match &out[0].outcome {
             Outcome::Failed(Error::UnexpectedResponse { .. }) => {}
             other => panic!("{answer}: {other:?}"),
         }
@@ -261,12 +256,12 @@ async fn every_shape_of_rejected_objects() {
             })
             .await;
         let report = client(&server, 100)
-            .anonymize_users(&[r(1), r(2), r(3)])
+            .anonymize_batch(&[r(1), r(2), r(3)])
             .await
             .unwrap();
         anonymize.assert_calls_async(1).await;
-        assert_eq!(labels(&report), expected, "{answer}");
-        assert!(!report.has_warnings(), "{answer}: {:?}", report.batches);
+        assert_eq!(batch_labels(&report), expected, "{answer}");
+        assert!(report.warnings.is_empty(), "{answer}: {report:?}");
         if let Some(Outcome::Rejected { message }) = report.outcome(&r(3)) {
             assert_eq!(message, "User is excluded from anonymization");
         }
@@ -289,18 +284,18 @@ async fn unknown_fields_are_accepted_and_kept() {
         })
         .await;
     let report = client(&server, 100)
-        .anonymize_users(&[r(1), r(2)])
+        .anonymize_batch(&[r(1), r(2)])
         .await
         .unwrap();
-    assert_eq!(labels(&report), ["anonymized", "rejected"]);
-    let answer = report.batches[0].answer.as_ref().unwrap();
+    assert_eq!(batch_labels(&report), ["anonymized", "rejected"]);
+    let answer = &report.answer;
     assert_eq!(answer.extra.get("Duration"), Some(&json!("00:00:01")));
     assert_eq!(answer.extra.get("Messages"), Some(&json!(["done"])));
     assert_eq!(
         answer.rejected_objects[0].extra.get("Reason"),
         Some(&json!(17))
     );
-    assert!(!report.has_warnings());
+    assert!(report.warnings.is_empty());
 }
 
 #[tokio::test]
@@ -316,14 +311,15 @@ async fn a_count_mismatch_is_reported_not_hidden() {
             }));
         })
         .await;
-    let report = client(&server, 100)
-        .anonymize_users(&[r(1), r(2), r(3)])
-        .await
-        .unwrap();
-    assert_eq!(labels(&report), ["anonymized", "anonymized", "not_found"]);
-    let mismatch = report.batches[0].count_mismatch.unwrap();
+    let client = client(&server, 100);
+    let report = client.anonymize_batch(&[r(1), r(2), r(3)]).await.unwrap();
+    assert_eq!(
+        batch_labels(&report),
+        ["anonymized", "anonymized", "not_found"]
+    );
+    let mismatch = report.count_mismatch.unwrap();
     assert_eq!((mismatch.reported, mismatch.expected), (1, 2));
-    assert!(report.has_warnings());
+    assert!(!report.warnings.is_empty());
     for id in [r(1), r(2)] {
         match report.outcome(&id).unwrap() {
             Outcome::Anonymized(e) => {
@@ -334,8 +330,11 @@ async fn a_count_mismatch_is_reported_not_hidden() {
             other => panic!("{other:?}"),
         }
     }
-    // The same warning shows where users of the Anonymizer trait see it.
     let shown = report.outcome(&r(1)).unwrap().to_string();
+    assert!(shown.contains("warning: the vendor's Count (1)"), "{shown}");
+    // The same warning shows where users of the Anonymizer trait see it.
+    let out = client.anonymize(&ids(&[1, 2, 3])).await.unwrap();
+    let shown = out[0].outcome.to_string();
     assert!(shown.contains("warning: the vendor's Count (1)"), "{shown}");
 }
 
@@ -355,14 +354,17 @@ async fn a_rejection_of_a_ref_not_sent_is_reported_not_invented() {
             }));
         })
         .await;
-    let report = client(&server, 100).anonymize_users(&[r(1)]).await.unwrap();
+    let client = client(&server, 100);
+    let report = client.anonymize_batch(&[r(1)]).await.unwrap();
     assert_eq!(report.outcomes.len(), 1);
-    assert_eq!(labels(&report), ["anonymized"]);
-    let batch = &report.batches[0];
-    assert_eq!(batch.unmatched_rejections.len(), 2);
-    assert_eq!(batch.count_mismatch, None);
-    assert_eq!(batch.warnings.len(), 2, "{:?}", batch.warnings);
+    assert_eq!(batch_labels(&report), ["anonymized"]);
+    assert_eq!(report.unmatched_rejections.len(), 2);
+    assert_eq!(report.count_mismatch, None);
+    assert_eq!(report.warnings.len(), 2, "{:?}", report.warnings);
     assert!(report.outcome(&r(77)).is_none());
+    // Through the trait: one outcome, for the one id given.
+    let out = client.anonymize(&ids(&[1])).await.unwrap();
+    assert_eq!(labels(&out), ["anonymized"]);
 }
 
 #[tokio::test]
@@ -382,21 +384,26 @@ async fn duplicates_are_removed_and_long_lists_batched() {
                 .await,
         );
     }
-    let input = [r(1), r(2), r(1), r(3), r(2), r(4), r(5), r(5)];
-    let report = client(&server, 2).anonymize_users(&input).await.unwrap();
+    let input = ids(&[1, 2, 1, 3, 2, 4, 5, 5]);
+    let out = client(&server, 2).anonymize(&input).await.unwrap();
     token.assert_calls_async(1).await;
     for batch in &batches {
         batch.assert_calls_async(1).await;
     }
-    let order: Vec<RefStr> = report.outcomes.iter().map(|o| o.ref_str).collect();
-    assert_eq!(order, [r(1), r(2), r(3), r(4), r(5)]);
-    assert!(labels(&report).iter().all(|l| *l == "anonymized"));
-    let numbers: Vec<usize> = report.batches.iter().map(|b| b.number).collect();
-    assert_eq!(numbers, [1, 2, 3]);
-    assert_eq!(report.batches[2].refs, [r(5)]);
-    match report.outcome(&r(5)).unwrap() {
-        Outcome::Anonymized(e) => assert!(e.summary.starts_with("anonymizeuser batch 3 of 3")),
-        other => panic!("{other:?}"),
+    let order: Vec<&str> = out.iter().map(|o| o.id.as_str()).collect();
+    assert_eq!(order, ids(&[1, 2, 3, 4, 5]));
+    assert!(labels(&out).iter().all(|l| *l == "anonymized"));
+    // Each ref's evidence names its batch.
+    for (o, number) in out.iter().zip([1, 1, 2, 2, 3]) {
+        match &o.outcome {
+            Outcome::Anonymized(e) => assert!(
+                e.summary
+                    .starts_with(&format!("anonymizeuser batch {number} of 3")),
+                "{}",
+                e.summary
+            ),
+            other => panic!("{other:?}"),
+        }
     }
 }
 
@@ -409,55 +416,30 @@ async fn an_empty_list_sends_nothing() {
         })
         .await;
     let client = client(&server, 100);
-    let report = client.anonymize_users(&[]).await.unwrap();
-    assert!(report.outcomes.is_empty() && report.batches.is_empty());
     assert!(client.anonymize(&[]).await.unwrap().is_empty());
+    assert!(matches!(
+        client.anonymize_batch(&[]).await,
+        Err(Error::InvalidInput { .. })
+    ));
     any.assert_calls_async(0).await;
 }
 
 #[tokio::test]
-async fn a_401_refreshes_the_token_once_and_retries_once() {
+async fn one_batch_is_checked_before_it_is_sent() {
     let server = MockServer::start_async().await;
-    let issued = Arc::new(AtomicUsize::new(0));
-    let counter = issued.clone();
-    let token = server
-        .mock_async(move |when, then| {
-            when.method(POST).path(TOKEN_PATH);
-            then.respond_with(move |_req: &HttpMockRequest| {
-                let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
-                HttpMockResponse::builder()
-                    .status(200)
-                    .header("content-type", "application/json")
-                    .body(
-                        json!({"token_type": "bearer", "access_token": format!("t{n}"), "expires_in": 1200})
-                            .to_string(),
-                    )
-                    .build()
-            });
+    let any = server
+        .mock_async(|_when, then| {
+            then.status(500);
         })
         .await;
-    let stale = server
-        .mock_async(|when, then| {
-            when.method(PUT)
-                .path(ANON_PATH)
-                .header("authorization", "bearer t1");
-            then.status(401)
-                .json_body(json!({"Message": "Authorization has been denied for this request."}));
-        })
-        .await;
-    let fresh = server
-        .mock_async(|when, then| {
-            when.method(PUT)
-                .path(ANON_PATH)
-                .header("authorization", "bearer t2");
-            then.status(200).json_body(json!({"Count": 1}));
-        })
-        .await;
-    let report = client(&server, 100).anonymize_users(&[r(1)]).await.unwrap();
-    assert_eq!(labels(&report), ["anonymized"]);
-    token.assert_calls_async(2).await;
-    stale.assert_calls_async(1).await;
-    fresh.assert_calls_async(1).await;
+    let client = client(&server, 2);
+    for refs in [vec![r(1), r(2), r(1)], vec![r(1), r(2), r(3)]] {
+        match client.anonymize_batch(&refs).await {
+            Err(Error::InvalidInput { reason }) => assert!(!reason.contains("421-"), "{reason}"),
+            other => panic!("{other:?}"),
+        }
+    }
+    any.assert_calls_async(0).await;
 }
 
 #[tokio::test]
@@ -488,18 +470,22 @@ async fn a_second_401_stops_the_run_and_keeps_earlier_batches() {
         })
         .await;
     let client = client(&server, 2);
-    let refs = [r(1), r(2), r(3), r(4), r(5)];
-    let stopped = client.anonymize_users(&refs).await.unwrap_err();
-    assert!(matches!(stopped.error(), Error::Unauthenticated(_)));
+    let err = client.anonymize(&ids(&[1, 2, 3, 4, 5])).await.unwrap_err();
+    assert!(matches!(err.error, Error::Unauthenticated(_)));
     assert_eq!(
-        labels(stopped.completed()),
+        err.error.message(),
+        Some("Authorization has been denied for this request.")
+    );
+    // The refused batch failed as a whole; every later batch was not sent.
+    assert_eq!(
+        labels(&err.completed),
         ["anonymized", "anonymized", "failed", "failed"]
     );
-    assert_eq!(stopped.not_attempted(), [r(5)]);
+    assert_eq!(err.not_attempted, ids(&[5]));
     assert!(
-        stopped
-            .to_string()
-            .starts_with("anonymization stopped after 4 of 5 refs")
+        err.to_string()
+            .starts_with("batch stopped after 4 of 5 users"),
+        "{err}"
     );
     // One refresh and one retry for the refused batch, nothing more.
     token.assert_calls_async(2).await;
@@ -507,7 +493,7 @@ async fn a_second_401_stops_the_run_and_keeps_earlier_batches() {
     refused.assert_calls_async(2).await;
     never.assert_calls_async(0).await;
 
-    // The same through the Anonymizer trait: a BatchError that hides nothing.
+    // Malformed ids still get their outcome when the run stops.
     server
         .mock_async(|when, then| {
             when.method(PUT)
@@ -539,29 +525,6 @@ async fn a_second_401_stops_the_run_and_keeps_earlier_batches() {
 }
 
 #[tokio::test]
-async fn concurrent_calls_share_one_token_request() {
-    let server = MockServer::start_async().await;
-    let token = token_mock(&server, "t").await;
-    let anonymize = server
-        .mock_async(|when, then| {
-            when.method(PUT)
-                .path(ANON_PATH)
-                .header("authorization", "bearer t");
-            then.status(200).json_body(json!({"Count": 1}));
-        })
-        .await;
-    let client = client(&server, 100);
-    let calls = (1..=16).map(|i| {
-        let client = client.clone();
-        async move { client.anonymize_users(&[r(i)]).await.unwrap() }
-    });
-    let reports = futures_util::future::join_all(calls).await;
-    assert!(reports.iter().all(|rep| labels(rep) == ["anonymized"]));
-    token.assert_calls_async(1).await;
-    anonymize.assert_calls_async(16).await;
-}
-
-#[tokio::test]
 async fn a_server_error_is_retried_then_fails_only_its_batch() {
     let server = MockServer::start_async().await;
     token_mock(&server, "t").await;
@@ -578,22 +541,18 @@ async fn a_server_error_is_retried_then_fails_only_its_batch() {
             then.status(200).json_body(json!({"Count": 1}));
         })
         .await;
-    let report = client(&server, 1)
-        .anonymize_users(&[r(1), r(2)])
-        .await
-        .unwrap();
-    broken.assert_calls_async(1 + MAX_RETRIES as usize).await;
+    let out = client(&server, 1).anonymize(&ids(&[1, 2])).await.unwrap();
+    let retries = fast_http_config().retry().max_retries() as usize;
+    broken.assert_calls_async(1 + retries).await;
     next.assert_calls_async(1).await;
-    assert_eq!(labels(&report), ["failed", "anonymized"]);
-    match report.outcome(&r(1)).unwrap() {
+    assert_eq!(labels(&out), ["failed", "anonymized"]);
+    match &out[0].outcome {
         Outcome::Failed(e @ Error::Server(_)) => {
             assert_eq!(e.status().map(|s| s.as_u16()), Some(503));
             assert_eq!(e.message(), Some("Service unavailable"));
         }
         other => panic!("{other:?}"),
     }
-    assert!(report.batches[0].error.is_some());
-    assert!(report.batches[1].error.is_none());
 }
 
 #[tokio::test]
@@ -608,9 +567,9 @@ async fn client_errors_are_sent_once() {
                     .json_body(json!({"Message": "The request is invalid."}));
             })
             .await;
-        let report = client(&server, 100).anonymize_users(&[r(1)]).await.unwrap();
+        let out = client(&server, 100).anonymize(&ids(&[1])).await.unwrap();
         anonymize.assert_calls_async(1).await;
-        match &report.outcomes[0].outcome {
+        match &out[0].outcome {
             // A refusal of the whole request is not a verdict on the user: failed, not rejected.
             Outcome::Failed(e) => {
                 assert_eq!(e.status().map(|s| s.as_u16()), Some(status));
@@ -631,17 +590,47 @@ async fn a_404_endpoint_is_sent_once_and_stops_the_run() {
             then.status(404).body("Not Found");
         })
         .await;
-    let stopped = client(&server, 1)
-        .anonymize_users(&[r(1), r(2)])
+    let err = client(&server, 1)
+        .anonymize(&ids(&[1, 2]))
         .await
         .unwrap_err();
     anonymize.assert_calls_async(1).await;
-    assert!(
-        matches!(stopped.error(), Error::Configuration { .. }),
-        "{stopped}"
-    );
-    assert_eq!(labels(stopped.completed()), ["failed"]);
-    assert_eq!(stopped.not_attempted(), [r(2)]);
+    match &err.error {
+        Error::Configuration { reason } => {
+            assert!(reason.contains("no anonymizeuser endpoint"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(labels(&err.completed), ["failed"]);
+    assert_eq!(err.not_attempted, ids(&[2]));
+
+    // The token endpoint answering 404 means the same: the base URL is wrong.
+    let server = MockServer::start_async().await;
+    let token = server
+        .mock_async(|when, then| {
+            when.method(POST).path(TOKEN_PATH);
+            then.status(404).body("Not Found");
+        })
+        .await;
+    let anonymize = server
+        .mock_async(|when, then| {
+            when.method(PUT).path(ANON_PATH);
+            then.status(200).json_body(json!({"Count": 1}));
+        })
+        .await;
+    let err = client(&server, 1)
+        .anonymize(&ids(&[1, 2]))
+        .await
+        .unwrap_err();
+    token.assert_calls_async(1).await;
+    anonymize.assert_calls_async(0).await;
+    match &err.error {
+        Error::Configuration { reason } => {
+            assert!(reason.contains("no token endpoint"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(err.not_attempted, ids(&[2]));
 }
 
 #[tokio::test]
@@ -655,13 +644,17 @@ async fn a_403_stops_the_run() {
                 .json_body(json!({"Message": "No permission to anonymize users."}));
         })
         .await;
-    let stopped = client(&server, 1)
-        .anonymize_users(&[r(1), r(2), r(3)])
+    let err = client(&server, 1)
+        .anonymize(&ids(&[1, 2, 3]))
         .await
         .unwrap_err();
     anonymize.assert_calls_async(1).await;
-    assert!(matches!(stopped.error(), Error::PermissionDenied(_)));
-    assert_eq!(stopped.not_attempted(), [r(2), r(3)]);
+    assert!(matches!(err.error, Error::PermissionDenied(_)));
+    assert_eq!(
+        err.error.message(),
+        Some("No permission to anonymize users.")
+    );
+    assert_eq!(err.not_attempted, ids(&[2, 3]));
 }
 
 #[tokio::test]
@@ -675,9 +668,9 @@ async fn an_unreadable_answer_fails_its_batch_without_a_retry() {
                 then.status(200).body(body);
             })
             .await;
-        let report = client(&server, 100).anonymize_users(&[r(1)]).await.unwrap();
+        let out = client(&server, 100).anonymize(&ids(&[1])).await.unwrap();
         anonymize.assert_calls_async(1).await;
-        match &report.outcomes[0].outcome {
+        match &out[0].outcome {
             Outcome::Failed(Error::UnexpectedResponse { .. }) => {}
             other => panic!("{body}: {other:?}"),
         }
@@ -703,18 +696,13 @@ async fn refused_credentials_stop_before_any_anonymization() {
         })
         .await;
     let client = client(&server, 1);
-    let stopped = client.anonymize_users(&[r(1), r(2)]).await.unwrap_err();
+    let err = client.anonymize(&ids(&[1, 2])).await.unwrap_err();
     token.assert_calls_async(1).await;
     anonymize.assert_calls_async(0).await;
-    let error = stopped.error();
-    assert!(matches!(error, Error::Unauthenticated(_)), "{error:?}");
-    assert_eq!(error.code(), Some("invalid_grant"));
-    assert_eq!(stopped.not_attempted(), [r(2)]);
-    for shown in [
-        stopped.to_string(),
-        format!("{stopped:?}"),
-        format!("{client:?}"),
-    ] {
+    assert!(matches!(err.error, Error::Unauthenticated(_)), "{err:?}");
+    assert_eq!(err.error.code(), Some("invalid_grant"));
+    assert_eq!(err.not_attempted, ids(&[2]));
+    for shown in [err.to_string(), format!("{err:?}"), format!("{client:?}")] {
         assert!(!shown.contains(PASSWORD), "{shown}");
         assert!(!shown.contains("pa55"), "{shown}");
         assert!(!shown.contains(USER), "{shown}");
@@ -743,27 +731,27 @@ async fn a_pre_issued_token_is_sent_as_bearer_and_never_refreshed() {
         })
         .await;
     let ok = AlfabetClient::builder(base(&server))
-        .token(SecretString::from("eyJ.pre.issued"))
-        .http_config(fast())
+        .bearer_token(SecretString::from("eyJ.pre.issued"))
+        .http_config(fast_http_config())
         .build()
         .unwrap();
     assert_eq!(
-        labels(&ok.anonymize_users(&[r(1)]).await.unwrap()),
+        labels(&ok.anonymize(&ids(&[1])).await.unwrap()),
         ["anonymized"]
     );
     anonymize.assert_calls_async(1).await;
 
     let stale = AlfabetClient::builder(base(&server))
-        .token(SecretString::from("old"))
+        .bearer_token(SecretString::from("old"))
         .token_scheme("Token")
-        .http_config(fast())
+        .http_config(fast_http_config())
         .build()
         .unwrap();
-    let stopped = stale.anonymize_users(&[r(1)]).await.unwrap_err();
-    assert!(matches!(stopped.error(), Error::Unauthenticated(_)));
+    let err = stale.anonymize(&ids(&[1])).await.unwrap_err();
+    assert!(matches!(err.error, Error::Unauthenticated(_)));
     refused.assert_calls_async(1).await;
     token_endpoint.assert_calls_async(0).await;
-    assert!(!format!("{ok:?}{stale:?}{stopped:?}").contains("eyJ.pre"));
+    assert!(!format!("{ok:?}{stale:?}{err:?}").contains("eyJ.pre"));
 }
 
 #[tokio::test]
@@ -860,41 +848,12 @@ async fn the_base_path_is_kept_and_paths_are_case_sensitive() {
     // A trailing slash on the base changes nothing.
     let client = AlfabetClient::builder(Url::parse(&server.url("/Alfabet/Api/")).unwrap())
         .password(USER, SecretString::from(PASSWORD))
-        .http_config(fast())
+        .http_config(fast_http_config())
         .build()
         .unwrap();
-    let report = client.anonymize_users(&[r(1)]).await.unwrap();
-    assert_eq!(labels(&report), ["anonymized"]);
+    let out = client.anonymize(&ids(&[1])).await.unwrap();
+    assert_eq!(labels(&out), ["anonymized"]);
     wrong.assert_calls_async(1).await;
     anonymize.assert_calls_async(1).await;
     token.assert_calls_async(0).await;
-}
-
-#[tokio::test]
-async fn rate_limits_are_retried_with_retry_after() {
-    let server = MockServer::start_async().await;
-    token_mock(&server, "t").await;
-    let seen = Arc::new(AtomicUsize::new(0));
-    let counter = seen.clone();
-    let anonymize = server
-        .mock_async(move |when, then| {
-            when.method(PUT).path(ANON_PATH);
-            then.respond_with(move |_req: &HttpMockRequest| {
-                if counter.fetch_add(1, Ordering::SeqCst) == 0 {
-                    HttpMockResponse::builder()
-                        .status(429)
-                        .header("retry-after", "0")
-                        .build()
-                } else {
-                    HttpMockResponse::builder()
-                        .status(200)
-                        .body(r#"{"Count":1}"#)
-                        .build()
-                }
-            });
-        })
-        .await;
-    let report = client(&server, 100).anonymize_users(&[r(1)]).await.unwrap();
-    assert_eq!(labels(&report), ["anonymized"]);
-    anonymize.assert_calls_async(2).await;
 }

@@ -5,7 +5,8 @@
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 
-use alfabet_client::testkit::{PASSWORD, Simulator, USERNAME};
+use alfabet_client::testkit::{PASSWORD, Simulator, TOKEN_PREFIX, USERNAME};
+use anonymize_core::{Anonymizer, Outcome};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Metadata, Subscriber};
@@ -64,12 +65,13 @@ async fn logs_carry_counts_but_no_refs_data_or_secrets() {
 
     let capture = Capture::default();
     let guard = tracing::subscriber::set_default(capture.clone());
-    let report = client
-        .anonymize_users(&[jane, pat, "421-999-0".parse().unwrap()])
-        .await
-        .unwrap();
+    let ids = [jane.to_string(), pat.to_string(), "421-999-0".to_string()];
+    let out = client.anonymize(&ids).await.unwrap();
     drop(guard);
-    assert!(report.batches[0].count_mismatch.is_some());
+    match &out[0].outcome {
+        Outcome::Anonymized(e) => assert!(e.warnings[0].contains("Count (3)"), "{e:?}"),
+        other => panic!("{other:?}"),
+    }
 
     let events = capture.0.lock().unwrap().clone();
     assert!(!events.is_empty());
@@ -85,7 +87,15 @@ async fn logs_carry_counts_but_no_refs_data_or_secrets() {
         mismatch[0]
     );
     for (_, text) in &events {
-        for secret in ["421-", "Jane", "jane@", "Pat", PASSWORD, USERNAME, "sim."] {
+        for secret in [
+            "421-",
+            "Jane",
+            "jane@",
+            "Pat",
+            PASSWORD,
+            USERNAME,
+            TOKEN_PREFIX,
+        ] {
             assert!(!text.contains(secret), "{secret:?} logged in {text}");
         }
     }

@@ -1,0 +1,440 @@
+//! [`AlfabetClientBuilder`]: settings, credentials, and [`from_env`](AlfabetClient::from_env).
+
+use std::fmt;
+use std::sync::Arc;
+
+use anonymize_core::vendor::{
+    Authorizer, Credential, HttpClient, StaticCredential, TokenCache, env_url, env_var_opt,
+};
+use anonymize_core::{Error, HttpConfig, Result};
+use secrecy::{ExposeSecret, SecretString};
+use url::Url;
+
+use crate::VENDOR;
+use crate::auth::{DEFAULT_SCHEME, PasswordGrant};
+use crate::client::AlfabetClient;
+use crate::model::read_error_body;
+
+/// How many refs one request carries unless [`AlfabetClientBuilder::batch_size`] says otherwise.
+pub const DEFAULT_BATCH_SIZE: usize = 100;
+
+/// The largest batch size accepted (Alfabet documents no limit; this keeps one request's body
+/// and the vendor's work per request bounded).
+pub const MAX_BATCH_SIZE: usize = 10_000;
+
+const ENV_URL: &str = "ALFABET_URL";
+const ENV_USERNAME: &str = "ALFABET_USERNAME";
+const ENV_PASSWORD: &str = "ALFABET_PASSWORD";
+const ENV_TOKEN: &str = "ALFABET_TOKEN";
+const ENV_BATCH_SIZE: &str = "ALFABET_BATCH_SIZE";
+
+/// Builds an [`AlfabetClient`]; see [`AlfabetClient::builder`] and [`AlfabetClient::from_env`].
+#[must_use = "a builder does nothing until .build()"]
+pub struct AlfabetClientBuilder {
+    base: Url,
+    credentials: Vec<Credentials>,
+    token_scheme: Option<String>,
+    batch_size: usize,
+    http: HttpConfig,
+}
+
+enum Credentials {
+    Password {
+        username: SecretString,
+        password: SecretString,
+    },
+    Token(SecretString),
+}
+
+impl fmt::Debug for AlfabetClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kinds: Vec<&str> = self
+            .credentials
+            .iter()
+            .map(|c| match c {
+                Credentials::Password { .. } => "password grant (redacted)",
+                Credentials::Token(_) => "pre-issued token (redacted)",
+            })
+            .collect();
+        f.debug_struct("AlfabetClientBuilder")
+            .field("base", &self.base.as_str())
+            .field("credentials", &kinds)
+            .field("token_scheme", &self.token_scheme)
+            .field("batch_size", &self.batch_size)
+            .field("http", &self.http)
+            .finish()
+    }
+}
+
+impl AlfabetClient {
+    /// A builder from the environment, the settings the `alfabet` example reads:
+    ///
+    /// - `ALFABET_URL`: the API server, e.g. `https://host/AlfabetAPIServer`;
+    /// - either `ALFABET_USERNAME` and `ALFABET_PASSWORD` (the password grant) or `ALFABET_TOKEN`
+    ///   (a pre-issued token, sent as `bearer <token>`), not both;
+    /// - optionally `ALFABET_BATCH_SIZE` (refs per request, default [`DEFAULT_BATCH_SIZE`]).
+    ///
+    /// Add other settings ([`http_config`](AlfabetClientBuilder::http_config)…) to the builder,
+    /// then [`build`](AlfabetClientBuilder::build) it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Configuration`] naming the variable (never its value) when one is missing or
+    /// blank, when `ALFABET_URL` is not a URL or `ALFABET_BATCH_SIZE` not a number, or when both
+    /// kinds of credential are set.
+    pub fn from_env() -> Result<AlfabetClientBuilder> {
+        Self::from_env_with(|name| std::env::var(name).ok())
+    }
+
+    /// [`from_env`](Self::from_env), reading each variable through `lookup` (for tests, or
+    /// settings kept elsewhere).
+    ///
+    /// ```
+    /// use std::collections::HashMap;
+    /// use alfabet_client::AlfabetClient;
+    ///
+    /// let env = HashMap::from([
+    ///     ("ALFABET_URL", "https://alfabet.example.com/AlfabetAPIServer"),
+    ///     ("ALFABET_TOKEN", "eyJ…"),
+    /// ]);
+    /// let client = AlfabetClient::from_env_with(|name| env.get(name).map(|v| v.to_string()))?
+    ///     .build()?;
+    /// assert_eq!(client.base_url().path(), "/AlfabetAPIServer");
+    ///
+    /// let err = AlfabetClient::from_env_with(|_| None).unwrap_err();
+    /// assert!(err.to_string().contains("ALFABET_URL is not set"));
+    /// # Ok::<(), anonymize_core::Error>(())
+    /// ```
+    pub fn from_env_with(lookup: impl Fn(&str) -> Option<String>) -> Result<AlfabetClientBuilder> {
+        let lookup: &dyn Fn(&str) -> Option<String> = &lookup;
+        let var = |name: &str| env_var_opt(lookup, name);
+        let missing = |name: &str| Error::configuration(format!("{name} is not set"));
+        let builder = AlfabetClient::builder(env_url(lookup, ENV_URL)?);
+        let mut builder = match (var(ENV_TOKEN), var(ENV_USERNAME), var(ENV_PASSWORD)) {
+            (Some(token), None, None) => builder.bearer_token(SecretString::from(token)),
+            (None, Some(username), Some(password)) => {
+                builder.password(username, SecretString::from(password))
+            }
+            (Some(_), _, _) => {
+                return Err(Error::configuration(format!(
+                    "set either {ENV_TOKEN} or {ENV_USERNAME} + {ENV_PASSWORD}, not both"
+                )));
+            }
+            (None, Some(_), None) => return Err(missing(ENV_PASSWORD)),
+            (None, None, Some(_)) => return Err(missing(ENV_USERNAME)),
+            (None, None, None) => {
+                return Err(Error::configuration(format!(
+                    "set {ENV_USERNAME} and {ENV_PASSWORD}, or {ENV_TOKEN}"
+                )));
+            }
+        };
+        if let Some(size) = var(ENV_BATCH_SIZE) {
+            let size = size
+                .trim()
+                .parse()
+                .map_err(|_| Error::configuration(format!("{ENV_BATCH_SIZE} is not a number")))?;
+            builder = builder.batch_size(size);
+        }
+        Ok(builder)
+    }
+}
+
+impl AlfabetClientBuilder {
+    pub(crate) fn new(base: Url) -> Self {
+        Self {
+            base,
+            credentials: Vec::new(),
+            token_scheme: None,
+            batch_size: DEFAULT_BATCH_SIZE,
+            http: HttpConfig::default(),
+        }
+    }
+
+    /// Authenticate with Alfabet's password grant (`POST {base}/api/token`): the user name and
+    /// RESTful-services password of the business user that holds the anonymization permission.
+    /// Tokens are cached, renewed before they expire (`expires_in`), and renewed once after a 401.
+    #[must_use = "a builder method returns the changed builder"]
+    pub fn password(mut self, username: impl Into<String>, password: SecretString) -> Self {
+        self.credentials.push(Credentials::Password {
+            username: SecretString::from(username.into()),
+            password,
+        });
+        self
+    }
+
+    /// Authenticate with a token issued beforehand, sent as `Authorization: bearer <token>`
+    /// (the scheme can be changed with [`token_scheme`](Self::token_scheme)). It is never
+    /// renewed: a 401 is an error.
+    #[must_use = "a builder method returns the changed builder"]
+    pub fn bearer_token(mut self, token: SecretString) -> Self {
+        self.credentials.push(Credentials::Token(token));
+        self
+    }
+
+    /// The scheme to send a [pre-issued token](Self::bearer_token) with (default `bearer`, as
+    /// Alfabet writes it). Tokens from the password grant use the `token_type` the server
+    /// answers.
+    #[must_use = "a builder method returns the changed builder"]
+    pub fn token_scheme(mut self, scheme: impl Into<String>) -> Self {
+        self.token_scheme = Some(scheme.into());
+        self
+    }
+
+    /// How many refs one request carries at most (default [`DEFAULT_BATCH_SIZE`], between 1 and
+    /// [`MAX_BATCH_SIZE`]).
+    #[must_use = "a builder method returns the changed builder"]
+    pub fn batch_size(mut self, size: usize) -> Self {
+        self.batch_size = size;
+        self
+    }
+
+    /// Timeouts, retries, TLS policy, or your own `reqwest::Client`.
+    #[must_use = "a builder method returns the changed builder"]
+    pub fn http_config(mut self, config: HttpConfig) -> Self {
+        self.http = config;
+        self
+    }
+
+    /// Check the settings and build the client. Nothing is sent.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Configuration`] when the base URL is not usable (not `https://` outside
+    /// loopback, credentials, a query or a fragment in it), when no credential or more than one
+    /// was given, when one is empty, or when the batch size is out of range (0 included).
+    pub fn build(self) -> Result<AlfabetClient> {
+        if self.base.query().is_some() || self.base.fragment().is_some() {
+            return Err(Error::configuration(
+                "the base URL must not have a query or a fragment",
+            ));
+        }
+        if !(1..=MAX_BATCH_SIZE).contains(&self.batch_size) {
+            return Err(Error::configuration(format!(
+                "the batch size must be between 1 and {MAX_BATCH_SIZE}"
+            )));
+        }
+        let http =
+            HttpClient::new(VENDOR, self.base, self.http)?.with_error_reader(read_error_body);
+        let mut credentials = self.credentials;
+        if credentials.len() > 1 {
+            return Err(Error::configuration(
+                "more than one credential was given: use either .password(..) or \
+                 .bearer_token(..), once",
+            ));
+        }
+        let Some(credentials) = credentials.pop() else {
+            return Err(Error::configuration(
+                "no credential: use .password(username, password) or .bearer_token(token)",
+            ));
+        };
+        let (auth, auth_kind): (Arc<dyn Authorizer>, _) = match credentials {
+            Credentials::Password { username, password } => {
+                if self.token_scheme.is_some() {
+                    return Err(Error::configuration(
+                        "token_scheme applies to a pre-issued token; the password grant uses \
+                         the token_type the server answers",
+                    ));
+                }
+                if username.expose_secret().trim().is_empty() {
+                    return Err(Error::configuration("the user name is empty"));
+                }
+                if password.expose_secret().is_empty() {
+                    return Err(Error::configuration("the password is empty"));
+                }
+                let grant = PasswordGrant::new(http.clone(), username, password);
+                (Arc::new(TokenCache::new(grant)), "password grant")
+            }
+            Credentials::Token(token) => {
+                let scheme = self.token_scheme.as_deref().unwrap_or(DEFAULT_SCHEME);
+                if scheme.is_empty() || !scheme.bytes().all(|b| b.is_ascii_graphic()) {
+                    return Err(Error::configuration(
+                        "the token scheme must be one word of visible ASCII characters",
+                    ));
+                }
+                if token.expose_secret().trim().is_empty() {
+                    return Err(Error::configuration("the token is empty"));
+                }
+                let credential = Credential::authorization(scheme, &token)?;
+                (
+                    Arc::new(StaticCredential::new(credential)),
+                    "pre-issued token",
+                )
+            }
+        };
+        Ok(AlfabetClient::from_parts(
+            http.with_authorizer(auth),
+            auth_kind,
+            self.batch_size,
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn builder_refuses_bad_settings() {
+        let base = Url::parse("https://host/AlfabetAPIServer").unwrap();
+        let pw = || SecretString::from("pw");
+        let err = |b: AlfabetClientBuilder| match b.build() {
+            Err(Error::Configuration { reason }) => reason,
+            other => panic!("{other:?}"),
+        };
+        err(AlfabetClient::builder(base.clone()));
+        err(AlfabetClient::builder(base.clone())
+            .password("u", pw())
+            .bearer_token(pw()));
+        err(AlfabetClient::builder(base.clone()).password("", pw()));
+        err(AlfabetClient::builder(base.clone()).password("u", SecretString::from("")));
+        err(AlfabetClient::builder(base.clone()).bearer_token(SecretString::from(" ")));
+        err(AlfabetClient::builder(base.clone())
+            .bearer_token(pw())
+            .token_scheme("bear er"));
+        err(AlfabetClient::builder(base.clone())
+            .password("u", pw())
+            .token_scheme("Bearer"));
+        err(AlfabetClient::builder(base.clone())
+            .password("u", pw())
+            .batch_size(0));
+        err(AlfabetClient::builder(base.clone())
+            .password("u", pw())
+            .batch_size(MAX_BATCH_SIZE + 1));
+        err(
+            AlfabetClient::builder(Url::parse("http://alfabet.example.com/A").unwrap())
+                .password("u", pw()),
+        );
+        err(AlfabetClient::builder(Url::parse("https://host/A?x=1").unwrap()).password("u", pw()));
+        let reason =
+            err(AlfabetClient::builder(base.clone()).bearer_token(SecretString::from("a\nb")));
+        assert!(!reason.contains("a\nb"));
+        let ok = AlfabetClient::builder(base.clone())
+            .bearer_token(pw())
+            .token_scheme("Bearer")
+            .batch_size(MAX_BATCH_SIZE)
+            .build()
+            .unwrap();
+        assert_eq!(ok.batch_size(), MAX_BATCH_SIZE);
+        assert_eq!(ok.base_url(), &base);
+    }
+
+    #[test]
+    fn debug_shows_no_secret() {
+        let base = Url::parse("https://host/AlfabetAPIServer").unwrap();
+        let builder = AlfabetClient::builder(base.clone())
+            .password("jane.doe@example.com", SecretString::from("hunter2-pw"));
+        let shown = format!("{builder:?}");
+        assert!(
+            !shown.contains("jane") && !shown.contains("hunter2"),
+            "{shown}"
+        );
+        let client = builder.build().unwrap();
+        let shown = format!("{client:?}");
+        assert!(
+            !shown.contains("jane") && !shown.contains("hunter2"),
+            "{shown}"
+        );
+        assert!(shown.contains("password grant"));
+        let client = AlfabetClient::builder(base)
+            .bearer_token(SecretString::from("eyJ-secret-token"))
+            .build()
+            .unwrap();
+        let shown = format!("{client:?}");
+        assert!(!shown.contains("eyJ-secret"), "{shown}");
+    }
+
+    fn from(env: &[(&str, &str)]) -> Result<AlfabetClient> {
+        let env: HashMap<String, String> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        AlfabetClient::from_env_with(|name| env.get(name).cloned())?.build()
+    }
+
+    #[test]
+    fn from_env_reads_the_examples_variables() {
+        let url = ("ALFABET_URL", "https://host/AlfabetAPIServer");
+        let client = from(&[
+            url,
+            ("ALFABET_USERNAME", "api-anonymizer"),
+            ("ALFABET_PASSWORD", "pw-Secret-1"),
+            ("ALFABET_BATCH_SIZE", " 25 "),
+        ])
+        .unwrap();
+        assert_eq!(client.base_url().as_str(), "https://host/AlfabetAPIServer");
+        assert_eq!(client.batch_size(), 25);
+        assert!(format!("{client:?}").contains("password grant"));
+        let client = from(&[url, ("ALFABET_TOKEN", "tok-Secret-2")]).unwrap();
+        assert!(format!("{client:?}").contains("pre-issued token"));
+        assert_eq!(client.batch_size(), DEFAULT_BATCH_SIZE);
+    }
+
+    #[test]
+    fn from_env_names_the_variable_never_the_value() {
+        let url = ("ALFABET_URL", "https://host/AlfabetAPIServer");
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[], "ALFABET_URL is not set"),
+            (&[("ALFABET_URL", "  ")], "ALFABET_URL is not set"),
+            (&[("ALFABET_URL", "no url")], "ALFABET_URL is not a URL"),
+            (
+                &[url],
+                "set ALFABET_USERNAME and ALFABET_PASSWORD, or ALFABET_TOKEN",
+            ),
+            (
+                &[url, ("ALFABET_USERNAME", "api-anonymizer")],
+                "ALFABET_PASSWORD is not set",
+            ),
+            (
+                &[
+                    url,
+                    ("ALFABET_USERNAME", "api-anonymizer"),
+                    ("ALFABET_PASSWORD", " "),
+                ],
+                "ALFABET_PASSWORD is not set",
+            ),
+            (
+                &[url, ("ALFABET_PASSWORD", "pw-Secret-1")],
+                "ALFABET_USERNAME is not set",
+            ),
+            (
+                &[
+                    url,
+                    ("ALFABET_TOKEN", "tok-Secret-2"),
+                    ("ALFABET_PASSWORD", "pw-Secret-1"),
+                ],
+                "not both",
+            ),
+            (
+                &[
+                    url,
+                    ("ALFABET_TOKEN", "tok-Secret-2"),
+                    ("ALFABET_BATCH_SIZE", "many"),
+                ],
+                "ALFABET_BATCH_SIZE is not a number",
+            ),
+            (
+                &[
+                    url,
+                    ("ALFABET_TOKEN", "tok-Secret-2"),
+                    ("ALFABET_BATCH_SIZE", "0"),
+                ],
+                "batch size",
+            ),
+        ];
+        for (env, expected) in cases {
+            match from(env) {
+                Err(e @ Error::Configuration { .. }) => {
+                    let shown = e.to_string();
+                    assert!(shown.contains(expected), "{shown}");
+                    assert!(
+                        !shown.contains("Secret") && !shown.contains("api-anonymizer"),
+                        "{shown}"
+                    );
+                }
+                other => panic!("{env:?}: {other:?}"),
+            }
+        }
+    }
+}
