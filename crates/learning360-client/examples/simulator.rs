@@ -4,7 +4,7 @@
 //! ```text
 //! cargo run -p learning360-client --features testkit --example simulator
 //! # in another shell, with the printed variables:
-//! cargo run -p learning360-client --example learning360 -- <id> jane@example.com nobody@example.com
+//! cargo run --example learning360 -- <id> jane@example.com nobody@example.com
 //! ```
 //!
 //! The credentials printed are the simulator's own test values, not secrets.

@@ -1,4 +1,8 @@
 //! [`Directory`]: the e-mail → user id map the vendor's migration guide asks integrators to keep.
+//!
+//! The directory is data: it is filled from a stream of users that someone else fetches
+//! ([`Learning360Client::refresh_directory`](crate::Learning360Client::refresh_directory) hands it
+//! *List users*), and it never sends a request itself.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -9,12 +13,10 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anonymize_core::{Email, Result};
-use futures_util::TryStreamExt;
+use futures_util::{Stream, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
-use crate::client::Learning360Client;
-use crate::filter::UserFilter;
-use crate::ids::UserId;
+use crate::id::UserId;
 use crate::model::{User, UserStatus};
 
 /// How a [`Directory`] behaves.
@@ -40,12 +42,14 @@ impl Default for DirectoryOptions {
 
 impl DirectoryOptions {
     /// Set [`max_age`](Self::max_age).
+    #[must_use]
     pub fn with_max_age(mut self, max_age: Duration) -> Self {
         self.max_age = max_age;
         self
     }
 
     /// Set [`fallback_query`](Self::fallback_query).
+    #[must_use]
     pub fn with_fallback_query(mut self, fallback: bool) -> Self {
         self.fallback_query = fallback;
         self
@@ -70,8 +74,10 @@ pub struct DirectoryEntry {
 /// address, the 12-byte id and a one-byte status (measured in `docs/benchmarks.md`).
 ///
 /// - Matching is exact and case-insensitive (addresses are lower-cased).
-/// - Refreshed on demand ([`refresh`](Self::refresh)) and automatically before a look-up when
-///   older than [`DirectoryOptions::max_age`].
+/// - Refreshed on demand ([`refresh_from`](Self::refresh_from), which
+///   [`Learning360Client::refresh_directory`](crate::Learning360Client::refresh_directory) calls
+///   with every user of *List users*) and, by the client, before a look-up when older than
+///   [`DirectoryOptions::max_age`] ([`refresh_if_stale`](Self::refresh_if_stale)).
 /// - A miss can fall back to a `mail[eq]` query ([`DirectoryOptions::fallback_query`]).
 /// - When two users share an address, the one that is not deleted wins.
 /// - [`save`](Self::save) / [`load`](Self::load) keep it across restarts. **The file holds
@@ -138,6 +144,17 @@ fn insert(entries: &mut HashMap<Box<str>, Entry>, mail: &str, entry: Entry) {
         None => {
             entries.insert(key.into_boxed_str(), entry);
         }
+    }
+}
+
+/// Insert `user` under its e-mail (a user without one is skipped).
+fn insert_user(entries: &mut HashMap<Box<str>, Entry>, user: &User) {
+    if let Some(mail) = &user.mail {
+        let entry = Entry {
+            id: *user.id.as_bytes(),
+            status: status_code(user.effective_status().as_ref()),
+        };
+        insert(entries, mail, entry);
     }
 }
 
@@ -242,13 +259,7 @@ impl Directory {
 
     /// Add or update one user (users without an e-mail are skipped).
     pub fn record(&self, user: &User) {
-        if let Some(mail) = &user.mail {
-            let entry = Entry {
-                id: *user.id.as_bytes(),
-                status: status_code(user.effective_status().as_ref()),
-            };
-            insert(&mut self.write().entries, mail, entry);
-        }
+        insert_user(&mut self.write().entries, user);
     }
 
     /// Mark every address of `id` as deleted (after this client deleted the user).
@@ -267,48 +278,56 @@ impl Directory {
         self.write().entries.retain(|_, e| e.id != *bytes);
     }
 
-    /// Replace the entries by every user of *List users*, streamed page by page (one page in
-    /// memory at a time, plus the new map). Returns how many addresses it now knows. Concurrent
-    /// refreshes are serialized; on error the old entries are kept.
-    pub async fn refresh(&self, client: &Learning360Client) -> Result<usize> {
+    /// Replace the entries by `users` (every user of the platform, e.g. the stream of
+    /// [`Learning360Client::list_users`](crate::Learning360Client::list_users) without a filter),
+    /// read one at a time into a new map that is swapped in at the end. Returns how many addresses
+    /// it now knows. Concurrent refreshes are serialized; if the stream fails, the old entries
+    /// are kept and the error is returned.
+    pub async fn refresh_from<S>(&self, users: S) -> Result<usize>
+    where
+        S: Stream<Item = Result<User>>,
+    {
         let _guard = self.inner.refreshing.lock().await;
-        self.refresh_locked(client).await
+        self.refresh_locked(users).await
     }
 
-    async fn refresh_locked(&self, client: &Learning360Client) -> Result<usize> {
+    /// Refresh from the stream `users()` makes, if the directory is [stale](Self::is_stale).
+    /// Concurrent callers share one refresh: the first calls its `users`, the others wait and
+    /// then find the directory fresh (they only refresh themselves if that refresh failed).
+    /// `users` is not called at all when the directory is fresh. Returns whether it refreshed.
+    pub async fn refresh_if_stale<F, S>(&self, users: F) -> Result<bool>
+    where
+        F: FnOnce() -> S,
+        S: Stream<Item = Result<User>>,
+    {
+        if !self.is_stale() {
+            return Ok(false);
+        }
+        let _guard = self.inner.refreshing.lock().await;
+        if !self.is_stale() {
+            return Ok(false);
+        }
+        self.refresh_locked(users()).await?;
+        Ok(true)
+    }
+
+    async fn refresh_locked<S>(&self, users: S) -> Result<usize>
+    where
+        S: Stream<Item = Result<User>>,
+    {
         let started = SystemTime::now();
         let mut entries = HashMap::with_capacity(self.len());
-        let mut pages = client.list_user_pages(&UserFilter::new());
-        while let Some(page) = pages.try_next().await? {
-            for user in &page {
-                if let Some(mail) = &user.mail {
-                    let entry = Entry {
-                        id: *user.id.as_bytes(),
-                        status: status_code(user.effective_status().as_ref()),
-                    };
-                    insert(&mut entries, mail, entry);
-                }
-            }
+        let mut users = std::pin::pin!(users);
+        while let Some(user) = users.try_next().await? {
+            insert_user(&mut entries, &user);
         }
         entries.shrink_to_fit();
         let n = entries.len();
         let mut state = self.write();
         state.entries = entries;
         state.refreshed_at = Some(started);
-        tracing::debug!(vendor = "learning360", entries = n, "directory refreshed");
+        tracing::debug!(vendor = crate::VENDOR, entries = n, "directory refreshed");
         Ok(n)
-    }
-
-    /// Refresh if stale; concurrent callers wait for one refresh.
-    pub(crate) async fn ensure_fresh(&self, client: &Learning360Client) -> Result<()> {
-        if !self.is_stale() {
-            return Ok(());
-        }
-        let _guard = self.inner.refreshing.lock().await;
-        if self.is_stale() {
-            self.refresh_locked(client).await?;
-        }
-        Ok(())
     }
 
     /// An estimate of the heap memory the entries use (table slots plus the address strings).
@@ -465,7 +484,7 @@ mod tests {
     use super::*;
 
     fn user(id: &str, mail: &str, status: UserStatus) -> User {
-        let mut u = User::new(UserId::parse(id).unwrap());
+        let mut u = User::new(id.parse().unwrap());
         u.mail = Some(mail.to_owned());
         u.status = Some(status);
         u
@@ -486,7 +505,7 @@ mod tests {
         assert_eq!(e.id.to_string(), B);
         assert_eq!(e.status, UserStatus::Active);
         assert_eq!(d.len(), 1);
-        let mut no_mail = User::new(UserId::parse(A).unwrap());
+        let mut no_mail = User::new(A.parse::<UserId>().unwrap());
         no_mail.status = Some(UserStatus::Active);
         d.record(&no_mail);
         assert_eq!(d.len(), 1);
@@ -496,7 +515,7 @@ mod tests {
     #[test]
     fn deleted_and_forgotten() {
         let d = Directory::default();
-        let id = UserId::parse(A).unwrap();
+        let id = A.parse::<UserId>().unwrap();
         d.record(&user(A, "a@example.com", UserStatus::Active));
         assert!(!d.knows_deleted(&id));
         d.mark_deleted(&id);
@@ -504,6 +523,50 @@ mod tests {
         d.forget(&id);
         assert!(d.is_empty());
         assert!(d.is_stale());
+    }
+
+    #[tokio::test]
+    async fn filled_from_a_stream_and_kept_when_it_fails() {
+        use anonymize_core::Error;
+        use futures_util::stream;
+        let d = Directory::default();
+        let users = vec![
+            Ok(user(A, "a@example.com", UserStatus::Active)),
+            Ok(user(B, "b@example.com", UserStatus::Deleted)),
+        ];
+        assert_eq!(d.refresh_from(stream::iter(users)).await.unwrap(), 2);
+        assert!(!d.is_stale());
+        assert!(d.knows_deleted(&B.parse().unwrap()));
+
+        // A stream that fails half-way changes nothing.
+        let failing = vec![
+            Ok(user(A, "new@example.com", UserStatus::Active)),
+            Err(Error::invalid_input("listing failed")),
+        ];
+        assert!(d.refresh_from(stream::iter(failing)).await.is_err());
+        assert_eq!(d.len(), 2);
+        assert!(
+            d.lookup(&Email::parse("new@example.com").unwrap())
+                .is_none()
+        );
+
+        // Fresh: the source is not even asked.
+        let refreshed = d
+            .refresh_if_stale(|| -> stream::Iter<std::vec::IntoIter<Result<User>>> {
+                panic!("a fresh directory must not list users")
+            })
+            .await
+            .unwrap();
+        assert!(!refreshed);
+        let stale = Directory::new(DirectoryOptions::default().with_max_age(Duration::ZERO));
+        let refreshed = stale
+            .refresh_if_stale(|| {
+                stream::iter(vec![Ok(user(A, "a@example.com", UserStatus::Active))])
+            })
+            .await
+            .unwrap();
+        assert!(refreshed);
+        assert_eq!(stale.len(), 1);
     }
 
     #[test]

@@ -1,17 +1,17 @@
 //! [`UserId`]: a 360Learning user id, a 24-hex-digit MongoDB ObjectId.
 
 use std::fmt;
-use std::str::FromStr;
 
+use anonymize_core::vendor::VendorId;
 use anonymize_core::{Error, Result};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A 360Learning user id: a MongoDB ObjectId written as 24 hexadecimal digits
 /// (e.g. `507f1f77bcf86cd799439011`).
 ///
-/// Validated on construction, so a malformed id is refused before any request is sent. Stored as
-/// its 12 bytes; [`Display`](fmt::Display) writes lower-case hex, which is what the vendor
-/// returns. Upper-case input is accepted (the vendor's pattern is `^[a-fA-F0-9]{24}$`).
+/// Validated on construction (`parse`, `TryFrom`, serde), so a malformed id is refused before any
+/// request is sent; the error never repeats the input. Stored as its 12 bytes;
+/// [`Display`](fmt::Display) writes lower-case hex, which is what the vendor returns. Upper-case
+/// input is accepted (the vendor's pattern is `^[a-fA-F0-9]{24}$`).
 ///
 /// ```
 /// use learning360_client::UserId;
@@ -24,8 +24,24 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub struct UserId([u8; 12]);
 
 impl UserId {
-    /// Parse 24 hexadecimal digits. The error never repeats the input.
-    pub fn parse(s: &str) -> Result<Self> {
+    /// The id made of these 12 bytes.
+    pub const fn from_bytes(bytes: [u8; 12]) -> Self {
+        Self(bytes)
+    }
+
+    /// The id's 12 bytes.
+    pub const fn as_bytes(&self) -> &[u8; 12] {
+        &self.0
+    }
+
+    /// Whether `s` is a well-formed id (24 hexadecimal digits).
+    pub fn is_valid(s: &str) -> bool {
+        Self::parse_id(s).is_ok()
+    }
+}
+
+impl VendorId for UserId {
+    fn parse_id(s: &str) -> Result<Self> {
         let bytes = s.as_bytes();
         if bytes.len() != 24 {
             return Err(Error::invalid_input(
@@ -46,33 +62,7 @@ impl UserId {
         Ok(Self(out))
     }
 
-    /// The id made of these 12 bytes.
-    pub const fn from_bytes(bytes: [u8; 12]) -> Self {
-        Self(bytes)
-    }
-
-    /// The id's 12 bytes.
-    pub const fn as_bytes(&self) -> &[u8; 12] {
-        &self.0
-    }
-
-    /// Whether `s` is a well-formed id (24 hexadecimal digits).
-    pub fn is_valid(s: &str) -> bool {
-        Self::parse(s).is_ok()
-    }
-}
-
-fn hex_value(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
-    }
-}
-
-impl fmt::Display for UserId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    fn fmt_id(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut buf = [0u8; 24];
         for (i, b) in self.0.iter().enumerate() {
@@ -84,33 +74,14 @@ impl fmt::Display for UserId {
     }
 }
 
-impl fmt::Debug for UserId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "UserId({self})")
-    }
-}
+anonymize_core::vendor_id!(UserId);
 
-impl FromStr for UserId {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        Self::parse(s)
-    }
-}
-
-impl TryFrom<&str> for UserId {
-    type Error = Error;
-
-    fn try_from(s: &str) -> Result<Self> {
-        Self::parse(s)
-    }
-}
-
-impl TryFrom<String> for UserId {
-    type Error = Error;
-
-    fn try_from(s: String) -> Result<Self> {
-        Self::parse(&s)
+fn hex_value(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
     }
 }
 
@@ -120,39 +91,32 @@ impl From<UserId> for String {
     }
 }
 
-impl Serialize for UserId {
-    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for UserId {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
-        let s = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
-        Self::parse(&s)
-            .map_err(|_| serde::de::Error::custom("expected a 24-hexadecimal-digit ObjectId"))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use proptest::prelude::*;
 
+    fn parse(s: &str) -> Result<UserId> {
+        s.parse()
+    }
+
     #[test]
     fn parses_and_displays() {
-        let id = UserId::parse("507f1f77bcf86cd799439011").unwrap();
+        let id = parse("507f1f77bcf86cd799439011").unwrap();
         assert_eq!(id.to_string(), "507f1f77bcf86cd799439011");
         assert_eq!(format!("{id:?}"), "UserId(507f1f77bcf86cd799439011)");
-        let upper = UserId::parse("507F1F77BCF86CD799439011").unwrap();
+        let upper = parse("507F1F77BCF86CD799439011").unwrap();
         assert_eq!(id, upper);
         assert_eq!(
             UserId::try_from("507f1f77bcf86cd799439011".to_string()).unwrap(),
             id
         );
+        assert_eq!(UserId::try_from("507f1f77bcf86cd799439011").unwrap(), id);
         assert_eq!(UserId::from_bytes(*id.as_bytes()), id);
         assert_eq!(String::from(id), "507f1f77bcf86cd799439011");
+        assert!(UserId::is_valid("507f1f77bcf86cd799439011"));
+        assert!(!UserId::is_valid("507f1f77bcf86cd79943901"));
     }
 
     #[test]
@@ -166,7 +130,7 @@ mod tests {
             "jane.doe@example.com.....",
             "５０７f1f77bcf86cd799439011",
         ] {
-            let err = UserId::parse(bad).unwrap_err();
+            let err = parse(bad).unwrap_err();
             assert!(matches!(err, Error::InvalidInput { .. }), "{bad:?}");
             if !bad.is_empty() {
                 assert!(!err.to_string().contains(bad), "{err}");
@@ -176,7 +140,7 @@ mod tests {
 
     #[test]
     fn serde_round_trip_and_refusal() {
-        let id = UserId::parse("0123456789abcdefABCDEF01").unwrap();
+        let id = parse("0123456789abcdefABCDEF01").unwrap();
         let json = serde_json::to_string(&id).unwrap();
         assert_eq!(json, "\"0123456789abcdefabcdef01\"");
         assert_eq!(serde_json::from_str::<UserId>(&json).unwrap(), id);
@@ -187,21 +151,21 @@ mod tests {
     proptest! {
         #[test]
         fn any_24_hex_digits_round_trip(s in "[0-9a-fA-F]{24}") {
-            let id = UserId::parse(&s).unwrap();
+            let id = parse(&s).unwrap();
             prop_assert_eq!(id.to_string(), s.to_ascii_lowercase());
-            prop_assert_eq!(UserId::parse(&id.to_string()).unwrap(), id);
+            prop_assert_eq!(parse(&id.to_string()).unwrap(), id);
         }
 
         #[test]
         fn anything_else_is_refused(s in "\\PC{0,40}") {
             let valid = s.len() == 24 && s.bytes().all(|b| b.is_ascii_hexdigit());
-            prop_assert_eq!(UserId::parse(&s).is_ok(), valid);
+            prop_assert_eq!(parse(&s).is_ok(), valid);
         }
 
         #[test]
         fn bytes_round_trip(bytes in proptest::array::uniform12(any::<u8>())) {
             let id = UserId::from_bytes(bytes);
-            prop_assert_eq!(UserId::parse(&id.to_string()).unwrap(), id);
+            prop_assert_eq!(parse(&id.to_string()).unwrap(), id);
         }
     }
 }

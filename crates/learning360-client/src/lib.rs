@@ -13,6 +13,8 @@
 //!   the `360-api-version: v2.0` header, client-side rate limits at the vendor's published limits
 //!   (50 reads/s, 10 writes/s, shared by every clone), *List users* as a [`Stream`](futures_util::Stream)
 //!   that follows `Link` headers page by page, retrieve, delete, pseudonymize, and the erasure flow.
+//!   Build it with [`Learning360Client::builder`], or with [`Learning360Client::from_env`], which
+//!   reads `LEARNING360_URL`, `LEARNING360_CLIENT_ID` and `LEARNING360_CLIENT_SECRET`.
 //! - [`UserId`] (24 hex digits, validated), [`User`] (tolerant, redacted `Debug`), [`UserFilter`].
 //! - [`Directory`]: the e-mail → id map the vendor's migration guide asks for, lean enough for
 //!   100,000 users, refreshed by age, with a `mail[eq]` fallback, saved to and loaded from a file.
@@ -65,10 +67,13 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod anonymizer;
+mod auth;
+mod builder;
 mod client;
 mod directory;
 mod filter;
-mod ids;
+mod id;
 mod link;
 mod model;
 #[cfg(feature = "testkit")]
@@ -76,12 +81,24 @@ mod model;
 pub mod testkit;
 pub mod v1;
 
-pub use client::{
-    API_VERSION, DEFAULT_LIMIT_WINDOW, EU_BASE_URL, Learning360Client, Learning360ClientBuilder,
-    PageStream, READS_PER_SECOND, US_BASE_URL, UserStream, VENDOR, WRITES_PER_SECOND,
+/// The vendor name used in errors, traces and [`Anonymizer::vendor`](anonymize_core::Anonymizer::vendor).
+pub const VENDOR: &str = "learning360";
+
+/// The value of the `360-api-version` header every v2 call sends.
+pub const API_VERSION: &str = "v2.0";
+
+/// The EU production host.
+pub const EU_BASE_URL: &str = "https://app.360learning.com";
+
+/// The US production host.
+pub const US_BASE_URL: &str = "https://app.us.360learning.com";
+
+pub use builder::{
+    DEFAULT_LIMIT_WINDOW, Learning360ClientBuilder, READS_PER_SECOND, WRITES_PER_SECOND,
     default_read_limit, default_write_limit,
 };
+pub use client::{Learning360Client, PageStream, UserStream};
 pub use directory::{Directory, DirectoryEntry, DirectoryOptions};
 pub use filter::UserFilter;
-pub use ids::UserId;
+pub use id::UserId;
 pub use model::{User, UserStatus, V1PseudonymizeResponse};

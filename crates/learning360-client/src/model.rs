@@ -1,11 +1,13 @@
-//! The vendor's wire types: [`User`] and [`UserStatus`].
+//! The vendor's wire types: [`User`] and [`UserStatus`], the token answer, v1's pseudonymize
+//! answer, and the vendor's error bodies ([`read_error_body`]).
 
 use std::fmt;
 
+use anonymize_core::vendor::ErrorBody;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
-use crate::ids::UserId;
+use crate::id::UserId;
 
 /// A user's status. Values this crate does not know are kept in [`UserStatus::Other`].
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -259,6 +261,39 @@ impl V1PseudonymizeResponse {
     }
 }
 
+/// The answer of `POST /api/v2/oauth2/token`. No `Debug`: the token is wrapped in a
+/// `SecretString` as soon as it is read.
+#[derive(Deserialize)]
+pub(crate) struct TokenAnswer {
+    pub(crate) access_token: String,
+    /// Seconds, as a number or (in the vendor's own example) a string.
+    #[serde(default)]
+    pub(crate) expires_in: Option<Value>,
+}
+
+/// Read one of 360Learning's error bodies, which come in two shapes, sometimes for the same status:
+///
+/// - `{"error":"invalid_token"}`: the OAuth 2 shape, read by [`ErrorBody::standard`];
+/// - `{"error":{"code":"userNotFound","message":"…"}}`: the vendor's own, read here.
+///
+/// Anything else falls back to [`ErrorBody::standard`] (problem details, plain text). Given to
+/// the HTTP client once, by the builder, for v2 and v1 alike (v1's bodies are undocumented).
+pub(crate) fn read_error_body(body: &[u8]) -> ErrorBody {
+    fn text(v: Option<&Value>) -> Option<String> {
+        match v? {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        }
+    }
+    if let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body)
+        && let Some(Value::Object(error)) = map.get("error")
+    {
+        return ErrorBody::new(text(error.get("code")), text(error.get("message")));
+    }
+    ErrorBody::standard(body)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -345,6 +380,37 @@ mod tests {
         }
         assert!(shown.contains("507f1f77bcf86cd799439011"));
         assert!(shown.contains("active"));
+    }
+
+    #[test]
+    fn both_error_shapes_and_the_fallback() {
+        let read = |s: &str| {
+            let b = read_error_body(s.as_bytes());
+            (b.code, b.message)
+        };
+        assert_eq!(
+            read(r#"{"error":{"code":"userNotFound","message":"No such user."}}"#),
+            (Some("userNotFound".into()), Some("No such user.".into()))
+        );
+        assert_eq!(
+            read(r#"{"error":{"code":"invalid_scope"}}"#),
+            (Some("invalid_scope".into()), None)
+        );
+        assert_eq!(
+            read(r#"{"error":"tooManyRequests"}"#),
+            (Some("tooManyRequests".into()), None)
+        );
+        assert_eq!(
+            read(r#"{"error":"invalid_client","error_description":"Bad client."}"#),
+            (Some("invalid_client".into()), Some("Bad client.".into()))
+        );
+        assert_eq!(
+            read("Service Unavailable"),
+            (None, Some("Service Unavailable".into()))
+        );
+        assert_eq!(read("<html>502</html>"), (None, None));
+        assert_eq!(read(r#"{"error":["userNotFound"]}"#), (None, None));
+        assert_eq!(read(""), (None, None));
     }
 
     #[test]

@@ -13,24 +13,29 @@
 #![allow(deprecated)]
 
 use std::fmt;
+use std::sync::Arc;
 
-use anonymize_core::http::Call;
 use anonymize_core::reqwest::Method;
 use anonymize_core::reqwest::header::{ACCEPT, HeaderName, HeaderValue};
-use anonymize_core::{
-    Credential, Email, Error, HttpClient, HttpConfig, RateLimit, RateLimiter, Result,
-    StaticCredential,
+use anonymize_core::vendor::{
+    Call, Credential, HttpClient, RateLimiter, StaticCredential, VendorId,
 };
+use anonymize_core::{Email, Error, HttpConfig, RateLimit, Result};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use url::Url;
 
-use crate::client::{VENDOR, default_read_limit, default_write_limit};
-use crate::ids::UserId;
-use crate::model::V1PseudonymizeResponse;
+use crate::VENDOR;
+use crate::builder::{default_read_limit, default_write_limit};
+use crate::id::UserId;
+use crate::model::{V1PseudonymizeResponse, read_error_body};
 
 /// Who to pseudonymize with v1: the path segment accepts an e-mail or a user id.
+///
+/// Parsed like any id (`"…".parse()`, `TryFrom`, serde as text): an e-mail when the text contains
+/// `@`, otherwise a [`UserId`]; the error never repeats the input. It may be an e-mail address, so
+/// its `Debug` is redacted.
 #[derive(Clone, PartialEq, Eq)]
 pub enum V1UserRef {
     /// By e-mail address.
@@ -39,32 +44,24 @@ pub enum V1UserRef {
     Id(UserId),
 }
 
-impl V1UserRef {
-    /// An e-mail when `s` contains `@`, otherwise a user id; the error never repeats `s`.
-    pub fn parse(s: &str) -> Result<Self> {
-        if Email::looks_like(s) {
+impl VendorId for V1UserRef {
+    fn parse_id(s: &str) -> Result<Self> {
+        if s.contains('@') {
             Email::parse(s).map(V1UserRef::Email)
         } else {
-            UserId::parse(s).map(V1UserRef::Id)
+            s.parse().map(V1UserRef::Id)
         }
     }
 
-    fn segment(&self) -> String {
+    fn fmt_id(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            V1UserRef::Email(e) => e.as_str().to_owned(),
-            V1UserRef::Id(id) => id.to_string(),
+            V1UserRef::Email(e) => f.write_str(e.as_str()),
+            V1UserRef::Id(id) => write!(f, "{id}"),
         }
     }
 }
 
-impl fmt::Debug for V1UserRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            V1UserRef::Email(_) => f.write_str("Email(<redacted>)"),
-            V1UserRef::Id(id) => write!(f, "Id({id})"),
-        }
-    }
-}
+anonymize_core::vendor_id!(V1UserRef, redacted);
 
 impl From<Email> for V1UserRef {
     fn from(e: Email) -> Self {
@@ -97,7 +94,7 @@ pub struct V1User {
 impl V1User {
     /// The id, when it is a well-formed v2 [`UserId`].
     pub fn user_id(&self) -> Option<UserId> {
-        self.id.as_deref().and_then(|s| UserId::parse(s).ok())
+        self.id.as_deref().and_then(|s| s.parse().ok())
     }
 }
 
@@ -118,23 +115,19 @@ impl fmt::Debug for V1User {
 )]
 #[derive(Clone)]
 pub struct V1Client {
+    /// Authorizes with the `X-company-id` / `X-apiKey` headers, unless the credentials go in the
+    /// query (`query_credentials`).
     http: HttpClient,
-    auth: Auth,
+    query_credentials: Option<(String, SecretString)>,
     reads: RateLimiter,
     writes: RateLimiter,
 }
 
-#[derive(Clone)]
-enum Auth {
-    Headers(StaticCredential),
-    Query { company: String, key: SecretString },
-}
-
 impl fmt::Debug for V1Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let auth = match &self.auth {
-            Auth::Headers(_) => "X-company-id / X-apiKey headers (values redacted)",
-            Auth::Query { .. } => "company / apiKey query parameters (values redacted)",
+        let auth = match &self.query_credentials {
+            None => "X-company-id / X-apiKey headers (values redacted)",
+            Some(_) => "company / apiKey query parameters (values redacted)",
         };
         f.debug_struct("V1Client")
             .field("http", &self.http)
@@ -171,12 +164,14 @@ impl fmt::Debug for V1ClientBuilder {
 
 impl V1ClientBuilder {
     /// The company id (`X-company-id`).
+    #[must_use = "a builder method returns the changed builder"]
     pub fn company_id(mut self, company_id: impl Into<String>) -> Self {
         self.company_id = Some(company_id.into());
         self
     }
 
     /// The API key (`X-apiKey`).
+    #[must_use = "a builder method returns the changed builder"]
     pub fn api_key(mut self, key: SecretString) -> Self {
         self.api_key = Some(key);
         self
@@ -184,12 +179,14 @@ impl V1ClientBuilder {
 
     /// **Discouraged.** Send the credentials as the `company` and `apiKey` query parameters
     /// instead of headers: the key then appears in URLs, which proxies and servers log.
+    #[must_use = "a builder method returns the changed builder"]
     pub fn credentials_in_query(mut self, yes: bool) -> Self {
         self.in_query = yes;
         self
     }
 
     /// Timeouts, retries, body cap, TLS policy.
+    #[must_use = "a builder method returns the changed builder"]
     pub fn http_config(mut self, config: HttpConfig) -> Self {
         self.http_config = config;
         self
@@ -197,6 +194,7 @@ impl V1ClientBuilder {
 
     /// Client-side limits (default: the v2 limits, 50 reads/s and 10 writes/s with the same 10 %
     /// margin, assumed to apply to v1 too).
+    #[must_use = "a builder method returns the changed builder"]
     pub fn rate_limits(mut self, reads: RateLimit, writes: RateLimit) -> Self {
         self.read_limit = reads;
         self.write_limit = writes;
@@ -205,7 +203,8 @@ impl V1ClientBuilder {
 
     /// Check the settings and build the client. Nothing is sent.
     pub fn build(self) -> Result<V1Client> {
-        let http = HttpClient::new(VENDOR, self.base, self.http_config)?;
+        let http = HttpClient::new(VENDOR, self.base, self.http_config)?
+            .with_error_reader(read_error_body);
         let (Some(company), Some(key)) = (self.company_id, self.api_key) else {
             return Err(Error::configuration(
                 "API v1 needs a company id and an API key",
@@ -216,20 +215,21 @@ impl V1ClientBuilder {
                 "the company id and API key must not be empty",
             ));
         }
-        let auth = if self.in_query {
-            Auth::Query { company, key }
+        let (http, query_credentials) = if self.in_query {
+            (http, Some((company, key)))
         } else {
-            Auth::Headers(StaticCredential::new(Credential::from_headers([
+            let headers = StaticCredential::new(Credential::from_headers([
                 (HeaderName::from_static("x-company-id"), company),
                 (
                     HeaderName::from_static("x-apikey"),
                     key.expose_secret().to_owned(),
                 ),
-            ])?))
+            ])?);
+            (http.with_authorizer(Arc::new(headers)), None)
         };
         Ok(V1Client {
             http,
-            auth,
+            query_credentials,
             reads: RateLimiter::new(self.read_limit),
             writes: RateLimiter::new(self.write_limit),
         })
@@ -238,6 +238,7 @@ impl V1ClientBuilder {
 
 impl V1Client {
     /// A builder for a v1 client at `base_url` (e.g. `https://app.360learning.com`).
+    #[must_use = "a builder does nothing until .build()"]
     pub fn builder(base_url: Url) -> V1ClientBuilder {
         V1ClientBuilder {
             base: base_url,
@@ -250,37 +251,38 @@ impl V1Client {
         }
     }
 
+    /// The base URL the client calls.
+    pub fn base_url(&self) -> &Url {
+        self.http.base()
+    }
+
     fn call(&self, operation: &'static str, method: Method, mut url: Url) -> Call<'_> {
         let limiter = if method == Method::GET {
             &self.reads
         } else {
             &self.writes
         };
-        if let Auth::Query { company, key } = &self.auth {
+        if let Some((company, key)) = &self.query_credentials {
             url.query_pairs_mut()
                 .append_pair("company", company)
                 .append_pair("apiKey", key.expose_secret());
         }
-        let call = Call::new(operation, method, url)
+        Call::new(operation, method, url)
             .header(ACCEPT, HeaderValue::from_static("application/json"))
-            .rate_limited(limiter);
-        match &self.auth {
-            Auth::Headers(credential) => call.auth(credential),
-            Auth::Query { .. } => call,
-        }
+            .rate_limited(limiter)
     }
 
     /// `PUT /api/v1/users/{email-or-id}/pseudonymize` (the e-mail percent-encoded as one path
     /// segment). **Irreversible.** Replaced in v2 by
     /// [`Learning360Client::pseudonymize_by_email`](crate::Learning360Client::pseudonymize_by_email).
     pub async fn pseudonymize(&self, user: &V1UserRef) -> Result<V1PseudonymizeResponse> {
-        let segment = user.segment();
+        let segment = user.to_string();
         let url = self
             .http
             .url(&["api", "v1", "users", &segment, "pseudonymize"]);
         let response = self
             .http
-            .execute(self.call("pseudonymize user (v1)", Method::PUT, url))
+            .execute(self.call("pseudonymize user", Method::PUT, url))
             .await?;
         if response.body().iter().all(u8::is_ascii_whitespace) {
             return Ok(V1PseudonymizeResponse { message: None });
@@ -294,7 +296,7 @@ impl V1Client {
         let url = self.http.url(&["api", "v1", "users"]);
         let response = self
             .http
-            .execute(self.call("list users (v1)", Method::GET, url))
+            .execute(self.call("list users", Method::GET, url))
             .await?;
         response.json()
     }
@@ -308,17 +310,26 @@ mod tests {
     #[test]
     fn user_ref_parsing() {
         assert!(matches!(
-            V1UserRef::parse("jane@example.com").unwrap(),
+            V1UserRef::parse_id("jane@example.com").unwrap(),
             V1UserRef::Email(_)
         ));
         assert!(matches!(
-            V1UserRef::parse("507f1f77bcf86cd799439011").unwrap(),
+            V1UserRef::parse_id("507f1f77bcf86cd799439011").unwrap(),
             V1UserRef::Id(_)
         ));
-        assert!(V1UserRef::parse("jane@").is_err());
-        assert!(V1UserRef::parse("jane").is_err());
-        let shown = format!("{:?}", V1UserRef::parse("jane@example.com").unwrap());
+        assert!(V1UserRef::parse_id("jane@").is_err());
+        assert!(V1UserRef::parse_id("jane").is_err());
+        let shown = format!("{:?}", V1UserRef::parse_id("jane@example.com").unwrap());
         assert!(!shown.contains("jane"));
+        let err = "jane@".parse::<V1UserRef>().unwrap_err();
+        assert!(matches!(err, Error::InvalidInput { .. }));
+        assert!(!err.to_string().contains("jane"), "{err}");
+        let id: V1UserRef = "507F1F77BCF86CD799439011".parse().unwrap();
+        assert_eq!(id.to_string(), "507f1f77bcf86cd799439011");
+        assert_eq!(
+            serde_json::to_string(&V1UserRef::parse_id("jane@example.com").unwrap()).unwrap(),
+            r#""jane@example.com""#
+        );
     }
 
     #[test]

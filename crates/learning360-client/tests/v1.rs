@@ -5,6 +5,8 @@
 use std::time::Duration;
 
 use anonymize_core::secrecy::SecretString;
+#[cfg(feature = "testkit")]
+use anonymize_core::testkit::Simulated;
 use anonymize_core::{Email, Error, HttpConfig, RetryPolicy};
 use httpmock::Method::{GET, PUT};
 use httpmock::MockServer;
@@ -71,7 +73,7 @@ async fn headers_carry_the_credentials_and_the_url_does_not() {
     assert!(!format!("{client:?}").contains(KEY));
 
     client
-        .pseudonymize(&V1UserRef::parse("507f1f77bcf86cd799439011").unwrap())
+        .pseudonymize(&"507f1f77bcf86cd799439011".parse::<V1UserRef>().unwrap())
         .await
         .unwrap();
     put.assert_calls_async(3).await;
@@ -120,7 +122,7 @@ async fn v1_errors_keep_their_code_and_never_show_the_key() {
         .await;
     for in_query in [false, true] {
         let err = v1(&server, in_query)
-            .pseudonymize(&V1UserRef::parse("jane@example.com").unwrap())
+            .pseudonymize(&"jane@example.com".parse::<V1UserRef>().unwrap())
             .await
             .unwrap_err();
         assert!(matches!(err, Error::Unauthenticated(_)));
@@ -140,7 +142,7 @@ async fn simulator_v1_and_its_v2_replacement() {
     let v1 = sim.v1_client();
     assert_eq!(v1.list_users().await.unwrap().len(), 1);
     let answer = v1
-        .pseudonymize(&V1UserRef::parse("JANE@example.com").unwrap())
+        .pseudonymize(&"JANE@example.com".parse::<V1UserRef>().unwrap())
         .await
         .unwrap();
     assert!(answer.is_success());
@@ -178,6 +180,7 @@ async fn simulator_v1_and_its_v2_replacement() {
         .client()
         .pseudonymize_by_email(&Email::parse("john@example.com").unwrap())
         .await
+        .unwrap()
         .unwrap();
     assert_eq!(user.id, john);
     assert!(user.is_deleted());

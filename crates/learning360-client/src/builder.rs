@@ -1,0 +1,345 @@
+//! [`Learning360ClientBuilder`]: credentials, HTTP settings, rate limits, the erasure options and
+//! the directory; [`Learning360Client::from_env`] reads the first three from the environment.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anonymize_core::vendor::{
+    Authorizer, HttpClient, RateLimiter, StaticCredential, TokenCache, env_url, env_var,
+};
+use anonymize_core::{Error, HttpConfig, RateLimit, Result};
+use secrecy::{ExposeSecret, SecretString};
+use url::Url;
+
+use crate::VENDOR;
+use crate::auth::ClientCredentials;
+use crate::client::{Inner, Learning360Client};
+use crate::directory::Directory;
+use crate::model::read_error_body;
+
+/// The vendor's published read limit (GET), per company.
+pub const READS_PER_SECOND: u32 = 50;
+
+/// The vendor's published write limit (POST, PUT, PATCH, DELETE), per company.
+pub const WRITES_PER_SECOND: u32 = 10;
+
+/// The window the default client-side limits count over: the vendor's one second plus a 10 %
+/// margin. The vendor counts *arrivals*; a request that waited on the network a little longer than
+/// the next one would otherwise land in the same second as it, and get a 429.
+pub const DEFAULT_LIMIT_WINDOW: Duration = Duration::from_millis(1100);
+
+/// The default read limit: [`READS_PER_SECOND`] per [`DEFAULT_LIMIT_WINDOW`].
+pub fn default_read_limit() -> RateLimit {
+    RateLimit::new(READS_PER_SECOND, DEFAULT_LIMIT_WINDOW)
+}
+
+/// The default write limit: [`WRITES_PER_SECOND`] per [`DEFAULT_LIMIT_WINDOW`].
+pub fn default_write_limit() -> RateLimit {
+    RateLimit::new(WRITES_PER_SECOND, DEFAULT_LIMIT_WINDOW)
+}
+
+/// The environment variables [`Learning360Client::from_env`] reads.
+const ENV_URL: &str = "LEARNING360_URL";
+const ENV_CLIENT_ID: &str = "LEARNING360_CLIENT_ID";
+const ENV_CLIENT_SECRET: &str = "LEARNING360_CLIENT_SECRET";
+
+enum Credentials {
+    Client { id: String, secret: SecretString },
+    Token(SecretString),
+}
+
+/// Builds a [`Learning360Client`]; start with [`Learning360Client::builder`] or
+/// [`Learning360Client::from_env`].
+#[must_use = "a builder does nothing until .build()"]
+pub struct Learning360ClientBuilder {
+    base: Url,
+    credentials: Option<Credentials>,
+    http_config: HttpConfig,
+    read_limit: RateLimit,
+    write_limit: RateLimit,
+    delete_external_ids: bool,
+    concurrency: usize,
+    directory: Option<Directory>,
+}
+
+impl fmt::Debug for Learning360ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let credentials = match &self.credentials {
+            Some(Credentials::Client { id, .. }) => format!("client {id}, secret <redacted>"),
+            Some(Credentials::Token(_)) => "bearer token <redacted>".to_owned(),
+            None => "none".to_owned(),
+        };
+        f.debug_struct("Learning360ClientBuilder")
+            .field("base", &self.base.as_str())
+            .field("credentials", &credentials)
+            .field("http_config", &self.http_config)
+            .field("read_limit", &self.read_limit)
+            .field("write_limit", &self.write_limit)
+            .field("delete_external_ids", &self.delete_external_ids)
+            .field("concurrency", &self.concurrency)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Learning360Client {
+    /// A builder for a client at `base_url` (e.g. [`EU_BASE_URL`](crate::EU_BASE_URL) or
+    /// [`US_BASE_URL`](crate::US_BASE_URL); `http://` only for loopback unless allowed in
+    /// [`HttpConfig`]).
+    #[must_use = "a builder does nothing until .build()"]
+    pub fn builder(base_url: Url) -> Learning360ClientBuilder {
+        Learning360ClientBuilder {
+            base: base_url,
+            credentials: None,
+            http_config: HttpConfig::default(),
+            read_limit: default_read_limit(),
+            write_limit: default_write_limit(),
+            delete_external_ids: true,
+            concurrency: 4,
+            directory: None,
+        }
+    }
+
+    /// A builder from the environment: `LEARNING360_URL` (the platform's base URL, e.g.
+    /// `https://app.360learning.com`), `LEARNING360_CLIENT_ID` and `LEARNING360_CLIENT_SECRET`
+    /// (an API v2 client with the scopes `users:read` and `users:write`).
+    ///
+    /// A missing or blank variable, or a URL that does not parse, is [`Error::Configuration`]
+    /// naming the variable (never its value). Everything else keeps its default; set it on the
+    /// builder.
+    ///
+    /// ```no_run
+    /// use learning360_client::{Directory, Learning360Client};
+    ///
+    /// let client = Learning360Client::from_env()?
+    ///     .directory(Directory::default())
+    ///     .build()?;
+    /// # Ok::<(), anonymize_core::Error>(())
+    /// ```
+    pub fn from_env() -> Result<Learning360ClientBuilder> {
+        Self::from_env_with(|name| std::env::var(name).ok())
+    }
+
+    /// [`from_env`](Self::from_env), reading each variable through `lookup` (tests, or settings
+    /// from somewhere other than the process environment).
+    pub fn from_env_with(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Learning360ClientBuilder> {
+        let lookup: &dyn Fn(&str) -> Option<String> = &lookup;
+        let base = env_url(lookup, ENV_URL)?;
+        let client_id = env_var(lookup, ENV_CLIENT_ID)?;
+        let secret = SecretString::from(env_var(lookup, ENV_CLIENT_SECRET)?);
+        Ok(Self::builder(base).client_credentials(client_id, secret))
+    }
+}
+
+impl Learning360ClientBuilder {
+    /// Authenticate with an API v2 client id and secret (OAuth client credentials). Tokens are
+    /// fetched from `POST /api/v2/oauth2/token`, cached until shortly before they expire, and
+    /// refreshed once when the vendor answers 401.
+    #[must_use = "a builder method returns the changed builder"]
+    pub fn client_credentials(
+        mut self,
+        client_id: impl Into<String>,
+        secret: SecretString,
+    ) -> Self {
+        self.credentials = Some(Credentials::Client {
+            id: client_id.into(),
+            secret,
+        });
+        self
+    }
+
+    /// Authenticate with an access token obtained elsewhere (it is never refreshed).
+    #[must_use = "a builder method returns the changed builder"]
+    pub fn bearer_token(mut self, token: SecretString) -> Self {
+        self.credentials = Some(Credentials::Token(token));
+        self
+    }
+
+    /// Timeouts, retries, body cap, TLS policy, or your own `reqwest::Client`.
+    #[must_use = "a builder method returns the changed builder"]
+    pub fn http_config(mut self, config: HttpConfig) -> Self {
+        self.http_config = config;
+        self
+    }
+
+    /// The client-side limit for reads (GET); default [`default_read_limit`]: the vendor's 50
+    /// per second, counted over 1.1 s for network jitter.
+    #[must_use = "a builder method returns the changed builder"]
+    pub fn read_limit(mut self, limit: RateLimit) -> Self {
+        self.read_limit = limit;
+        self
+    }
+
+    /// The client-side limit for writes (POST, PUT, DELETE, token requests included); default
+    /// [`default_write_limit`]: the vendor's 10 per second, counted over 1.1 s for network jitter.
+    #[must_use = "a builder method returns the changed builder"]
+    pub fn write_limit(mut self, limit: RateLimit) -> Self {
+        self.write_limit = limit;
+        self
+    }
+
+    /// Whether pseudonymization also deletes the user's external ids (`deleteExternalIds=true`).
+    /// Default `true`: kept external-id mappings let connectors (SSO, HRIS sync) identify the
+    /// pseudonymized user again and reactivate them.
+    #[must_use = "a builder method returns the changed builder"]
+    pub fn delete_external_ids(mut self, delete: bool) -> Self {
+        self.delete_external_ids = delete;
+        self
+    }
+
+    /// How many users a batch erases at the same time (default 4; the write limit still
+    /// applies). Zero is refused by [`build`](Self::build).
+    #[must_use = "a builder method returns the changed builder"]
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n;
+        self
+    }
+
+    /// Use `directory` for e-mail look-ups and to skip deleting users it knows are deleted.
+    /// Clones of the directory share their entries.
+    #[must_use = "a builder method returns the changed builder"]
+    pub fn directory(mut self, directory: Directory) -> Self {
+        self.directory = Some(directory);
+        self
+    }
+
+    /// Check the settings and build the client. Nothing is sent.
+    pub fn build(self) -> Result<Learning360Client> {
+        if self.concurrency == 0 {
+            return Err(Error::configuration("concurrency must be at least 1"));
+        }
+        let http = HttpClient::new(VENDOR, self.base, self.http_config)?
+            .with_error_reader(read_error_body);
+        let writes = RateLimiter::new(self.write_limit);
+        let auth: Arc<dyn Authorizer> = match self.credentials {
+            None => {
+                return Err(Error::configuration(
+                    "no credentials: call client_credentials(..) or bearer_token(..)",
+                ));
+            }
+            Some(Credentials::Client { id, secret }) => {
+                if id.trim().is_empty() || secret.expose_secret().trim().is_empty() {
+                    return Err(Error::configuration(
+                        "the client id and client secret must not be empty",
+                    ));
+                }
+                Arc::new(TokenCache::new(ClientCredentials::new(
+                    http.clone(),
+                    id,
+                    secret,
+                    writes.clone(),
+                )))
+            }
+            Some(Credentials::Token(token)) => Arc::new(StaticCredential::bearer(&token)?),
+        };
+        Ok(Learning360Client::from_inner(Inner {
+            http: http.with_authorizer(auth),
+            reads: RateLimiter::new(self.read_limit),
+            writes,
+            delete_external_ids: self.delete_external_ids,
+            concurrency: self.concurrency,
+            directory: self.directory,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use std::collections::HashMap;
+
+    fn base() -> Url {
+        Url::parse("https://app.360learning.com").unwrap()
+    }
+
+    #[test]
+    fn builder_refuses_missing_or_empty_credentials_and_zero_concurrency() {
+        let err = Learning360Client::builder(base()).build().unwrap_err();
+        assert!(matches!(err, Error::Configuration { .. }));
+        let err = Learning360Client::builder(base())
+            .client_credentials("", SecretString::from("s"))
+            .build()
+            .unwrap_err();
+        assert!(matches!(err, Error::Configuration { .. }));
+        let err = Learning360Client::builder(Url::parse("http://app.360learning.com").unwrap())
+            .client_credentials("id", SecretString::from("s3cr3t"))
+            .build()
+            .unwrap_err();
+        assert!(matches!(err, Error::Configuration { .. }));
+        let err = Learning360Client::builder(base())
+            .client_credentials("id", SecretString::from("s3cr3t"))
+            .concurrency(0)
+            .build()
+            .unwrap_err();
+        assert!(matches!(err, Error::Configuration { .. }), "{err:?}");
+        assert!(err.to_string().contains("concurrency"), "{err}");
+    }
+
+    #[test]
+    fn debug_hides_secrets() {
+        let builder = Learning360Client::builder(base())
+            .client_credentials("my-client", SecretString::from("top-s3cr3t"));
+        assert!(!format!("{builder:?}").contains("top-s3cr3t"));
+        let client = builder.build().unwrap();
+        let shown = format!("{client:?}");
+        assert!(!shown.contains("top-s3cr3t"), "{shown}");
+        assert!(shown.contains("my-client"));
+        let builder =
+            Learning360Client::builder(base()).bearer_token(SecretString::from("tok-s3cr3t"));
+        assert!(!format!("{builder:?}").contains("tok-s3cr3t"));
+        let client = builder.build().unwrap();
+        assert!(!format!("{client:?}").contains("tok-s3cr3t"));
+        assert_eq!(client.base_url(), &base());
+    }
+
+    #[test]
+    fn from_env_reads_three_variables_and_names_the_missing_one() {
+        let full = HashMap::from([
+            (ENV_URL, "https://app.us.360learning.com".to_owned()),
+            (ENV_CLIENT_ID, "env-client".to_owned()),
+            (ENV_CLIENT_SECRET, "env-s3cr3t".to_owned()),
+        ]);
+        let client = Learning360Client::from_env_with(|n| full.get(n).cloned())
+            .unwrap()
+            .build()
+            .unwrap();
+        assert_eq!(
+            client.base_url().as_str(),
+            "https://app.us.360learning.com/"
+        );
+        assert!(format!("{client:?}").contains("env-client"));
+
+        for (name, value) in [
+            (ENV_URL, None),
+            (ENV_URL, Some("  ")),
+            (ENV_CLIENT_ID, None),
+            (ENV_CLIENT_SECRET, None),
+            (ENV_CLIENT_SECRET, Some("")),
+        ] {
+            let mut env = full.clone();
+            match value {
+                Some(v) => env.insert(name, v.to_owned()),
+                None => env.remove(name),
+            };
+            let err = Learning360Client::from_env_with(|n| env.get(n).cloned()).unwrap_err();
+            assert!(matches!(err, Error::Configuration { .. }), "{err:?}");
+            assert!(
+                err.to_string().contains(&format!("{name} is not set")),
+                "{err}"
+            );
+        }
+
+        let mut env = full.clone();
+        env.insert(ENV_URL, "not a url env-s3cr3t".to_owned());
+        let err = Learning360Client::from_env_with(|n| env.get(n).cloned()).unwrap_err();
+        assert!(matches!(err, Error::Configuration { .. }));
+        assert!(
+            err.to_string().contains("LEARNING360_URL is not a URL"),
+            "{err}"
+        );
+        assert!(!err.to_string().contains("env-s3cr3t"), "{err}");
+    }
+}
