@@ -11,7 +11,7 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anonymize_core::{Anonymizer, AnonymizerExt, BatchError, Outcome, UserOutcome};
+use anonymize_core::{Anonymizer, AnonymizerExt, BatchError, Outcome, Subject, UserOutcome};
 
 /// One vendor's run: the client, the ids to erase, and the e-mail addresses to erase.
 struct Run {
@@ -112,7 +112,11 @@ async fn erase(run: &Run) -> bool {
         }
     };
     for email in &run.emails {
-        print(name, email, &run.vendor.anonymize_id_or_email(email).await);
+        let outcome = match Subject::parse(email) {
+            Ok(subject) => run.vendor.anonymize_subject(&subject).await,
+            Err(invalid) => Outcome::from_error(invalid),
+        };
+        print(name, email, &outcome);
     }
     ok
 }

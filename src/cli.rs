@@ -9,9 +9,13 @@
 //! never reached (it stopped on refused credentials) is `failed not attempted: …`.
 //!
 //! Nothing but the vendor's own messages and this crate's errors is written: never a secret.
+//!
+//! A vendor example is [`main`] over a `run` function that calls [`run_vendor`] with the
+//! vendor's `from_env_with`; its tests call that same `run` through [`capture`].
 
 use std::collections::HashMap;
 use std::io::Write;
+use std::process::ExitCode;
 
 use anonymize_core::{Anonymizer, Email, Error, Outcome, Subject};
 
@@ -21,6 +25,60 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_RUN_FAILED: u8 = 1;
 /// Bad usage or configuration (no argument, a missing environment variable…); nothing was sent.
 pub const EXIT_USAGE: u8 = 2;
+
+/// Reads a setting by name (`std::env::var` in [`main`]; a map in tests).
+pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// A vendor example's whole program: with no argument, print `usage: {vendor} {usage}` and exit
+/// [`EXIT_USAGE`]; build the client with `build` (a configuration error exits [`EXIT_USAGE`],
+/// naming what is wrong); then [`erase_args`].
+pub async fn run_vendor<A: Anonymizer>(
+    vendor: &str,
+    usage: &str,
+    args: &[String],
+    build: impl FnOnce() -> anonymize_core::Result<A>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> u8 {
+    if args.is_empty() {
+        let _ = writeln!(err, "usage: {vendor} {usage}");
+        return EXIT_USAGE;
+    }
+    match build() {
+        Ok(client) => erase_args(&client, args, out, err).await,
+        Err(reason) => {
+            let _ = writeln!(err, "{vendor}: {reason}");
+            EXIT_USAGE
+        }
+    }
+}
+
+/// Run an example's `run` on the process's arguments and environment, stdout and stderr.
+pub async fn main(
+    run: impl AsyncFnOnce(&[String], Env<'_>, &mut dyn Write, &mut dyn Write) -> u8,
+) -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let env = |name: &str| std::env::var(name).ok();
+    let code = run(&args, &env, &mut std::io::stdout(), &mut std::io::stderr()).await;
+    ExitCode::from(code)
+}
+
+/// Run an example's `run` on `args` and the variables `env`: its exit code, stdout and stderr.
+pub async fn capture(
+    run: impl AsyncFnOnce(&[String], Env<'_>, &mut dyn Write, &mut dyn Write) -> u8,
+    args: &[&str],
+    env: &HashMap<&str, String>,
+) -> (u8, String, String) {
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let lookup = |name: &str| env.get(name).cloned();
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let code = run(&args, &lookup, &mut out, &mut err).await;
+    (
+        code,
+        String::from_utf8_lossy(&out).into_owned(),
+        String::from_utf8_lossy(&err).into_owned(),
+    )
+}
 
 /// What one argument comes to before the batch is sent.
 enum Step {

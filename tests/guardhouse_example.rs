@@ -1,6 +1,5 @@
 //! The `guardhouse` example's logic, run against the simulator (the example file is compiled in
 //! here as a module, so what is tested is what `cargo run --example guardhouse` runs).
-#![cfg(feature = "testkit")]
 #![allow(clippy::unwrap_used, clippy::print_stdout, missing_docs)]
 
 #[allow(dead_code, unreachable_pub)]
@@ -9,19 +8,13 @@ mod example;
 
 use std::collections::HashMap;
 
+use anonymize_core::secrecy::ExposeSecret;
+use anonymize_core::testkit::Simulated;
 use guardhouse_client::UserStatus;
 use guardhouse_client::testkit::Simulator;
-use secrecy::ExposeSecret;
 
 async fn run(args: &[&str], env: &HashMap<&str, String>) -> (u8, String, String) {
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let code = example::run(&args, |name| env.get(name).cloned(), &mut out, &mut err).await;
-    (
-        code,
-        String::from_utf8(out).unwrap(),
-        String::from_utf8(err).unwrap(),
-    )
+    anonymize_examples::cli::capture(example::run, args, env).await
 }
 
 fn credentials_env(sim: &Simulator) -> HashMap<&'static str, String> {
