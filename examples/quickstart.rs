@@ -100,6 +100,7 @@ async fn erase(run: &Run) -> bool {
             error,
             completed,
             not_attempted,
+            ..
         }) => {
             completed
                 .iter()

@@ -127,9 +127,10 @@ pub async fn erase_args(
             }
             // Left as `Email`: printed as not attempted below.
             Err(e) if e.aborts_batch() => stopped = Some(e),
+            // E.g. a vendor without a look-up by e-mail: `invalid`, saying what it needs.
             Err(e) => {
                 for step in email_steps {
-                    *step = Step::Decided(Outcome::Failed(e.clone()));
+                    *step = Step::Decided(Outcome::from_error(e.clone()));
                 }
             }
         }
@@ -275,7 +276,6 @@ mod tests {
         vendor.fail_with(Error::Transport {
             vendor: "mem",
             operation: "anonymize",
-            cause: "tcp connect error".into(),
             source: std::sync::Arc::new(std::io::Error::other("refused")),
         });
         let (code, out, err) = run(&vendor, &["1", "2"]).await;

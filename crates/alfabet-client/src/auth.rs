@@ -52,6 +52,10 @@ impl fmt::Debug for PasswordGrant {
 
 #[async_trait]
 impl TokenSource for PasswordGrant {
+    fn vendor(&self) -> &'static str {
+        crate::VENDOR
+    }
+
     async fn fetch(&self) -> Result<IssuedToken> {
         let call = Call::new("fetch token", Method::POST, self.url.clone()).form([
             ("grant_type", "password"),
@@ -70,8 +74,9 @@ impl TokenSource for PasswordGrant {
 }
 
 /// Read `{"token_type":"bearer","access_token":"…","expires_in":1200}`: `token_type` kept exactly
-/// as given (default `bearer`), `expires_in` a number or a numeric string (missing: the cache's
-/// default lifetime). The token is not decoded.
+/// as given (default `bearer`), `expires_in` a number or a numeric string (missing or unreadable:
+/// the cache's default lifetime, core's one rule). The token is not decoded; core's token cache
+/// refuses a blank one.
 fn read_token(response: &Response) -> Result<IssuedToken> {
     let value: Value = response.json()?;
     let Value::Object(map) = value else {
@@ -83,8 +88,7 @@ fn read_token(response: &Response) -> Result<IssuedToken> {
             .map(|(_, v)| v)
     };
     let token = match field("access_token") {
-        Some(Value::String(s)) if !s.trim().is_empty() => SecretString::from(s.trim().to_owned()),
-        Some(Value::String(_)) => return Err(response.unexpected("`access_token` is empty")),
+        Some(Value::String(s)) => SecretString::from(s.trim().to_owned()),
         Some(_) => return Err(response.unexpected("`access_token` is not a string")),
         None => return Err(response.unexpected("the token answer has no `access_token`")),
     };
@@ -93,17 +97,11 @@ fn read_token(response: &Response) -> Result<IssuedToken> {
         None | Some(Value::Null) | Some(Value::String(_)) => DEFAULT_SCHEME.to_owned(),
         Some(_) => return Err(response.unexpected("`token_type` is not a string")),
     };
-    let expires_in = match field("expires_in") {
-        None | Some(Value::Null) => None,
-        Some(v) => Some(expires_in(v).ok_or_else(|| {
-            response.unexpected("`expires_in` is not a non-negative number of seconds")
-        })?),
-    };
-    Ok(IssuedToken {
+    Ok(IssuedToken::new(
         scheme,
         token,
-        expires_in,
-    })
+        field("expires_in").and_then(expires_in),
+    ))
 }
 
 #[cfg(test)]

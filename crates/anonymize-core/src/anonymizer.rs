@@ -139,12 +139,13 @@ pub trait AnonymizerExt: Anonymizer {
     }
 
     /// Resolve `email` to the vendor's id, then anonymize that user. An unknown address is
-    /// [`Outcome::NotFound`].
+    /// [`Outcome::NotFound`]; a vendor without a look-up by e-mail gives [`Outcome::Invalid`]
+    /// saying what it needs instead (nothing is sent).
     async fn anonymize_email(&self, email: &Email) -> Outcome {
         match self.resolve_email(email).await {
             Ok(Some(id)) => self.anonymize_one(&id).await,
             Ok(None) => Outcome::NotFound,
-            Err(e) => Outcome::Failed(e),
+            Err(e) => Outcome::from_error(e),
         }
     }
 

@@ -128,7 +128,9 @@ impl Authorizer for StaticCredential {
     }
 }
 
-/// A token a vendor issued.
+/// A token a vendor issued, as its [`TokenSource`] read it. [`TokenCache`] checks it (one place
+/// for every vendor): a blank token or scheme, or one that cannot be sent in a header, is refused.
+#[non_exhaustive]
 pub struct IssuedToken {
     /// The authorization scheme to send it with (`Bearer`, or the vendor's own `token_type`).
     pub scheme: String,
@@ -136,6 +138,22 @@ pub struct IssuedToken {
     pub token: SecretString,
     /// How long it is valid, when the vendor said.
     pub expires_in: Option<Duration>,
+}
+
+impl IssuedToken {
+    /// A token to send as `Authorization: <scheme> <token>`, valid for `expires_in` when the
+    /// vendor said (`None`: the cache's default lifetime; see [`TokenCache`]).
+    pub fn new(
+        scheme: impl Into<String>,
+        token: SecretString,
+        expires_in: Option<Duration>,
+    ) -> Self {
+        Self {
+            scheme: scheme.into(),
+            token,
+            expires_in,
+        }
+    }
 }
 
 impl fmt::Debug for IssuedToken {
@@ -149,9 +167,12 @@ impl fmt::Debug for IssuedToken {
 }
 
 /// Read an OAuth `expires_in`: seconds as a number or as a numeric string (vendors write both,
-/// and some vendors' own examples send `"3600"`), fractional seconds kept, at most a year; zero means
-/// "already expired". `None` when the value is no number of seconds (negative, not finite, not a
-/// number): the caller decides whether that is an error or a reason to use a default lifetime.
+/// and some vendors' own examples send `"3600"`), fractional seconds kept, at most a year. `None`
+/// when the value is no number of seconds (negative, not finite, not a number).
+///
+/// The one rule for every vendor: an unreadable lifetime is never an error (the vendor issued the
+/// token; throwing it away helps nobody), it is `None`, and [`TokenCache`] keeps such a token for
+/// its default lifetime. Vendor crates read the field with [`deserialize_expires_in`].
 pub fn expires_in(value: &serde_json::Value) -> Option<Duration> {
     let secs = match value {
         serde_json::Value::Number(n) => n.as_f64()?,
@@ -161,10 +182,27 @@ pub fn expires_in(value: &serde_json::Value) -> Option<Duration> {
     (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(366.0 * 86_400.0)))
 }
 
+/// `#[serde(default, deserialize_with = "deserialize_expires_in")]` for an `expires_in:
+/// Option<Duration>` field: [`expires_in`]'s rule, and never a deserialization error.
+pub fn deserialize_expires_in<'de, D>(
+    deserializer: D,
+) -> std::result::Result<Option<Duration>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    use serde::Deserialize;
+    Ok(Option::<serde_json::Value>::deserialize(deserializer)?
+        .as_ref()
+        .and_then(expires_in))
+}
+
 /// Where a vendor's tokens come from (a client-credentials or password grant). It owns what it
 /// needs to ask (its token URL, its credentials, an HTTP client without an authorizer).
 #[async_trait]
 pub trait TokenSource: Send + Sync + fmt::Debug {
+    /// The vendor's name, for errors about its tokens.
+    fn vendor(&self) -> &'static str;
+
     /// Ask the vendor for a new token.
     async fn fetch(&self) -> Result<IssuedToken>;
 }
@@ -210,9 +248,15 @@ struct Cached {
     refresh_at: Instant,
 }
 
+/// However short a token's stated lifetime (zero included), it is used this long: a vendor that
+/// says `expires_in: 0` gets one token request per this period at most, not one per API call. If
+/// the vendor refuses the token sooner, the one refresh after a 401 takes over.
+pub const MIN_TOKEN_REUSE: Duration = Duration::from_secs(5);
+
 impl<S: TokenSource> TokenCache<S> {
-    /// A cache over `source`. Tokens without `expires_in` are kept five minutes; a token is
-    /// replaced a fifth of its lifetime (at most 30 s) before it expires.
+    /// A cache over `source`. A token whose lifetime the vendor did not say (or said unreadably)
+    /// is kept five minutes; a token is replaced a fifth of its lifetime (at most 30 s) before it
+    /// expires, and used at least [`MIN_TOKEN_REUSE`].
     pub fn new(source: S) -> Self {
         Self {
             source,
@@ -222,7 +266,8 @@ impl<S: TokenSource> TokenCache<S> {
         }
     }
 
-    /// How long a token without `expires_in` is kept.
+    /// How long a token without a readable `expires_in` is kept.
+    #[must_use]
     pub fn with_default_lifetime(mut self, d: Duration) -> Self {
         self.default_lifetime = d;
         self
@@ -242,6 +287,32 @@ impl<S: TokenSource> fmt::Debug for TokenCache<S> {
     }
 }
 
+impl<S: TokenSource> TokenCache<S> {
+    /// Ask the source for a token and check it: the credential and how long to keep it.
+    async fn fetch(&self) -> Result<(Credential, Duration)> {
+        let issued = self.source.fetch().await.map_err(token_error)?;
+        let unusable = |detail: &str| Error::Protocol {
+            vendor: self.source.vendor(),
+            operation: "fetch token",
+            detail: detail.to_owned(),
+        };
+        if issued.token.expose_secret().trim().is_empty() {
+            return Err(unusable("the token answer has an empty access token"));
+        }
+        if issued.scheme.trim().is_empty() {
+            return Err(unusable("the token answer has an empty token type"));
+        }
+        let credential =
+            Credential::authorization(issued.scheme.trim(), &issued.token).map_err(|_| {
+                unusable("the token answer holds characters an HTTP header cannot carry")
+            })?;
+        Ok((
+            credential,
+            issued.expires_in.unwrap_or(self.default_lifetime),
+        ))
+    }
+}
+
 #[async_trait]
 impl<S: TokenSource> Authorizer for TokenCache<S> {
     async fn credential(&self) -> Result<Credential> {
@@ -258,23 +329,22 @@ impl<S: TokenSource> Authorizer for TokenCache<S> {
         {
             return Err(error.clone());
         }
-        let issued = match self.source.fetch().await {
-            Ok(issued) => issued,
+        // Every way a token request can fail, refused or unusable, is shared with the callers
+        // that waited for it.
+        let (credential, lifetime) = match self.fetch().await {
+            Ok(fetched) => fetched,
             Err(error) => {
-                let error = token_error(error);
                 state.failure = Some((Instant::now(), error.clone()));
                 return Err(error);
             }
         };
-        let lifetime = issued.expires_in.unwrap_or(self.default_lifetime);
         let margin = (lifetime / 5).min(self.max_refresh_margin);
-        let credential = Credential::authorization(&issued.scheme, &issued.token)?;
         // Inside the span of the call that needed it, which names the vendor.
         tracing::debug!(lifetime_s = lifetime.as_secs(), "fetched a new token");
         state.failure = None;
         state.current = Some(Cached {
             credential: credential.clone(),
-            refresh_at: Instant::now() + lifetime.saturating_sub(margin),
+            refresh_at: Instant::now() + lifetime.saturating_sub(margin).max(MIN_TOKEN_REUSE),
         });
         Ok(credential)
     }
@@ -367,11 +437,95 @@ mod tests {
 
     #[test]
     fn issued_token_debug_hides_token() {
-        let t = IssuedToken {
-            scheme: "Bearer".into(),
-            token: SecretString::from("s3cr3t"),
-            expires_in: None,
-        };
+        let t = IssuedToken::new("Bearer", SecretString::from("s3cr3t"), None);
         assert!(!format!("{t:?}").contains("s3cr3t"));
+    }
+
+    /// A source that answers the queued tokens in turn and counts its calls.
+    #[derive(Debug, Default)]
+    struct Queued {
+        answers: std::sync::Mutex<Vec<(String, serde_json::Value)>>,
+        calls: std::sync::atomic::AtomicUsize,
+    }
+
+    impl Queued {
+        fn new(answers: &[(&str, serde_json::Value)]) -> Self {
+            let mut answers: Vec<_> = answers
+                .iter()
+                .map(|(t, e)| (t.to_string(), e.clone()))
+                .collect();
+            answers.reverse();
+            Self {
+                answers: std::sync::Mutex::new(answers),
+                calls: Default::default(),
+            }
+        }
+        fn calls(&self) -> usize {
+            self.calls.load(Ordering::SeqCst)
+        }
+    }
+
+    #[async_trait]
+    impl TokenSource for Queued {
+        fn vendor(&self) -> &'static str {
+            "acme"
+        }
+        async fn fetch(&self) -> Result<IssuedToken> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            // A slow token endpoint, so that concurrent callers pile up behind one request.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let (token, expires) = self.answers.lock().unwrap().pop().expect("an answer");
+            Ok(IssuedToken::new(
+                "Bearer",
+                SecretString::from(token),
+                expires_in(&expires),
+            ))
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_unreadable_lifetime_keeps_the_token_for_the_default() {
+        use serde_json::json;
+        for unreadable in [json!(-1), json!("soon"), json!(null)] {
+            let cache = TokenCache::new(Queued::new(&[("t1", unreadable), ("t2", json!(60))]));
+            cache.credential().await.unwrap();
+            tokio::time::sleep(Duration::from_secs(200)).await;
+            cache.credential().await.unwrap();
+            assert_eq!(cache.source().calls(), 1, "kept for the default 300 s");
+            tokio::time::sleep(Duration::from_secs(300)).await;
+            cache.credential().await.unwrap();
+            assert_eq!(cache.source().calls(), 2);
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_zero_lifetime_never_means_a_token_request_per_call() {
+        use serde_json::json;
+        let answers: Vec<(&str, serde_json::Value)> = (0..10).map(|_| ("t", json!(0))).collect();
+        let cache = TokenCache::new(Queued::new(&answers));
+        for _ in 0..100 {
+            cache.credential().await.unwrap();
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        // 100 calls over about 3 s: one token request per MIN_TOKEN_REUSE at most.
+        assert_eq!(cache.source().calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_unusable_token_is_refused_once_for_every_waiting_caller() {
+        use serde_json::json;
+        for bad in ["", "   ", "abc\r\nX-Evil: 1"] {
+            let cache = std::sync::Arc::new(TokenCache::new(Queued::new(&[(bad, json!(60))])));
+            let calls = (0..10).map(|_| {
+                let cache = cache.clone();
+                async move { cache.credential().await }
+            });
+            for result in futures_util::future::join_all(calls).await {
+                let err = result.unwrap_err();
+                assert!(matches!(err, Error::Protocol { .. }), "{err:?}");
+                assert!(!err.to_string().contains("abc"), "{err}");
+            }
+            assert_eq!(cache.source().calls(), 1, "{bad:?}");
+        }
     }
 }

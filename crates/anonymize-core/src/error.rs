@@ -192,15 +192,15 @@ pub enum Error {
     },
 
     /// The request could not be sent or its answer could not be read (DNS, connect, TLS, reset),
-    /// after the retries the policy allowed.
-    #[error("{vendor} {operation}: transport error: {cause}")]
+    /// after the retries the policy allowed. The cause (e.g. `tcp connect error: Connection
+    /// refused`) is the [`source`](std::error::Error::source), without any URL: `Display` says only
+    /// this level's part, so that a report that walks the chain says each cause once.
+    #[error("{vendor} {operation}: transport error")]
     Transport {
         /// The vendor.
         vendor: &'static str,
         /// The operation.
         operation: &'static str,
-        /// The cause in words (e.g. `tcp connect error: Connection refused`), without any URL.
-        cause: String,
         /// The underlying error (its URL removed).
         #[source]
         source: BoxError,
@@ -356,7 +356,8 @@ impl Error {
     }
 }
 
-/// The messages of `error` and its sources, joined with `: `, each said once.
+/// `error` and its sources, joined with `: `, each said once (a level whose text a previous level
+/// already said is skipped): for one-line reports such as an [`Outcome`](crate::Outcome)'s.
 pub(crate) fn chain(error: &(dyn StdError + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut next = Some(error);
@@ -367,7 +368,7 @@ pub(crate) fn chain(error: &(dyn StdError + 'static)) -> String {
         }
         next = e.source();
     }
-    excerpt(&parts.join(": "), EXCERPT_CHARS)
+    parts.join(": ")
 }
 
 /// Shorten `text` to at most `max` characters, dropping control characters and folding runs of
@@ -478,11 +479,11 @@ mod tests {
         let e = Error::Transport {
             vendor: "v",
             operation: "op",
-            cause: chain(&io),
             source: Arc::new(io),
         };
-        assert_eq!(e.to_string(), "v op: transport error: refused");
+        assert_eq!(e.to_string(), "v op: transport error");
         assert_eq!(e.source().map(|s| s.to_string()), Some("refused".into()));
+        assert_eq!(chain(&e), "v op: transport error: refused");
         assert!(e.is_retryable());
     }
 }

@@ -107,6 +107,13 @@ impl Outcome {
                     .to_owned(),
             },
             Error::InvalidInput { reason } => Outcome::Invalid { reason },
+            // Asking again will never help: the input must change (e.g. an id instead of an
+            // e-mail address for a vendor without a look-up). Nothing was sent.
+            Error::Unsupported { vendor, operation } => Outcome::Invalid {
+                reason: format!(
+                    "{vendor} does not support {operation}: give the user's {vendor} id instead"
+                ),
+            },
             other => Outcome::Failed(other),
         }
     }
@@ -127,13 +134,15 @@ impl fmt::Display for Outcome {
             Outcome::NotFound => Ok(()),
             Outcome::Rejected { message } => write!(f, " {message}"),
             Outcome::Invalid { reason } => write!(f, " {reason}"),
-            Outcome::Failed(error) => write!(f, " {error}"),
+            // The whole cause, each part once (each error level's Display says only its own part).
+            Outcome::Failed(error) => write!(f, " {}", crate::error::chain(error)),
         }
     }
 }
 
 /// One user's outcome, with the id it was asked for.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct UserOutcome {
     /// The id as the caller gave it.
     pub id: String,
@@ -154,8 +163,12 @@ impl UserOutcome {
 /// A batch stopped early because an error means no further request can succeed (refused
 /// credentials, missing permission). Nothing is hidden: the users that have an outcome are in
 /// `completed`, the ones never attempted in `not_attempted`; together they are every distinct id.
+///
+/// `Display` says only this level's part (`batch stopped after 3 of 5 users`); the cause is the
+/// [`source`](std::error::Error::source), `error`.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("batch stopped after {} of {} users: {error}", completed.len(), completed.len() + not_attempted.len())]
+#[error("batch stopped after {} of {} users", completed.len(), completed.len() + not_attempted.len())]
+#[non_exhaustive]
 pub struct BatchError {
     /// Why the batch stopped.
     #[source]
@@ -203,6 +216,57 @@ mod tests {
         assert_eq!(
             Outcome::from_error(Error::invalid_input("bad")).label(),
             "invalid"
+        );
+        // A vendor without a look-up by e-mail: asking again never helps (issue 8, defect 7).
+        match Outcome::from_error(Error::Unsupported {
+            vendor: "acme",
+            operation: "looking up a user by e-mail",
+        }) {
+            Outcome::Invalid { reason } => assert_eq!(
+                reason,
+                "acme does not support looking up a user by e-mail: give the user's acme id instead"
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn error_chains_say_each_cause_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused");
+        let transport = Error::Transport {
+            vendor: "v",
+            operation: "op",
+            source: std::sync::Arc::new(io),
+        };
+        let batch = BatchError {
+            error: transport.clone(),
+            completed: Vec::new(),
+            not_attempted: vec!["1".into()],
+        };
+        // Walk the chain as anyhow's `{:#}` or eyre do: no level repeats another's text.
+        let mut levels = Vec::new();
+        let mut next: Option<&(dyn std::error::Error + 'static)> = Some(&batch);
+        while let Some(e) = next {
+            levels.push(e.to_string());
+            next = e.source();
+        }
+        assert_eq!(
+            levels,
+            [
+                "batch stopped after 0 of 1 users",
+                "v op: transport error",
+                "connection refused"
+            ]
+        );
+        for (i, a) in levels.iter().enumerate() {
+            for b in &levels[i + 1..] {
+                assert!(!a.contains(b.as_str()), "{a:?} repeats {b:?}");
+            }
+        }
+        // A one-line outcome still says the whole cause, once.
+        assert_eq!(
+            Outcome::Failed(transport).to_string(),
+            "failed v op: transport error: connection refused"
         );
     }
 }

@@ -24,8 +24,8 @@
 //! and a [`BatchError`](crate::BatchError) that hides nothing when the credentials are refused.
 
 pub use crate::auth::{
-    Authorizer, Credential, IssuedToken, StaticCredential, TokenCache, TokenSource, expires_in,
-    token_error,
+    Authorizer, Credential, IssuedToken, MIN_TOKEN_REUSE, StaticCredential, TokenCache,
+    TokenSource, deserialize_expires_in, expires_in, token_error,
 };
 pub use crate::batch::Batch;
 pub use crate::env::{env_url, env_url_opt, env_var, env_var_opt};

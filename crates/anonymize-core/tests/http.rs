@@ -318,8 +318,12 @@ async fn connect_errors_are_retried_and_never_show_the_url() {
         .unwrap_err();
     assert!(matches!(err, Error::Transport { .. }), "{err:?}");
     assert!(err.is_retryable());
-    // The cause is in the message, so a log line or CLI says why.
-    assert!(err.to_string().contains("Connection refused"), "{err}");
+    // The cause is in the source chain, said once, and a one-line outcome says it, so a log
+    // line or a command's output says why.
+    assert!(!err.to_string().contains("Connection refused"), "{err}");
+    let line = anonymize_core::Outcome::Failed(err.clone()).to_string();
+    assert!(line.contains("Connection refused"), "{line}");
+    assert!(!line.contains("jane"), "{line}");
     let mut shown = format!("{err} {err:?}");
     let mut source = std::error::Error::source(&err);
     while let Some(s) = source {
@@ -365,6 +369,94 @@ async fn redirects_are_not_followed() {
     elsewhere.assert_calls(0);
 }
 
+/// Issue 8, defect 1: a caller's own client builder follows redirects by default; ours never
+/// do. A token endpoint answering 307 must not get the secret POSTed again elsewhere, and an
+/// erasure answered 302/307 must not be taken as success on another server's 204.
+#[tokio::test]
+async fn a_callers_client_never_follows_redirects() {
+    let server = MockServer::start_async().await;
+    let elsewhere = server
+        .mock_async(|w, then| {
+            w.path("/steal");
+            then.status(204);
+        })
+        .await;
+    server
+        .mock_async(|w, then| {
+            w.path("/token");
+            then.status(307).header("Location", "/steal");
+        })
+        .await;
+    server
+        .mock_async(|w, then| {
+            w.path("/users/1");
+            then.status(302).header("Location", "/steal");
+        })
+        .await;
+    // reqwest's default builder follows up to 10 redirects.
+    let config = HttpConfig::default()
+        .with_retry(fast_retry(2))
+        .with_client_builder(anonymize_core::reqwest::Client::builder);
+    let http = client(&server, config);
+    let token = Call::new("fetch token", Method::POST, http.url(&["token"]))
+        .form([("client_secret", SECRET)]);
+    let err = http.execute(token).await.unwrap_err();
+    assert!(matches!(err, Error::UnexpectedResponse { .. }), "{err:?}");
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(307));
+    let erase = Call::new("anonymize user", Method::PUT, http.url(&["users", "1"]));
+    let err = http.execute(erase).await.unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(302));
+    elsewhere.assert_calls(0);
+}
+
+/// Issue 8, defect 2: only the vendor's documented success answer counts.
+#[tokio::test]
+async fn only_the_documented_success_counts() {
+    let server = MockServer::start_async().await;
+    let portal = server
+        .mock_async(|w, then| {
+            w.path("/users/1/personal-data");
+            then.status(200)
+                .header("content-type", "text/html; charset=utf-8")
+                .body("<html>Please sign in</html>");
+        })
+        .await;
+    server
+        .mock_async(|w, then| {
+            w.path("/users/2/personal-data");
+            then.status(204);
+        })
+        .await;
+    let http = client(&server, HttpConfig::default().with_retry(fast_retry(3)));
+    let put = |id: &str| {
+        Call::new(
+            "anonymize user",
+            Method::PUT,
+            http.url(&["users", id, "personal-data"]),
+        )
+        .expect_status(anonymize_core::reqwest::StatusCode::NO_CONTENT)
+    };
+    let err = http.execute(put("1")).await.unwrap_err();
+    assert!(matches!(err, Error::UnexpectedResponse { .. }), "{err:?}");
+    let shown = err.to_string();
+    assert!(
+        shown.contains("expected HTTP 204 No Content, got HTTP 200 OK (text/html)"),
+        "{shown}"
+    );
+    assert!(!shown.contains("Please sign in"), "{shown}");
+    portal.assert_calls(1);
+    assert_eq!(http.execute(put("2")).await.unwrap().status().as_u16(), 204);
+}
+
+#[tokio::test]
+async fn a_base_url_with_a_query_or_fragment_is_refused() {
+    for url in ["http://127.0.0.1:1/?leak=1", "http://127.0.0.1:1/#frag"] {
+        let err =
+            HttpClient::new("v", Url::parse(url).unwrap(), HttpConfig::default()).unwrap_err();
+        assert!(matches!(err, Error::Configuration { .. }), "{err:?}");
+    }
+}
+
 // ---- credentials ---------------------------------------------------------------------------
 
 #[derive(Debug)]
@@ -382,16 +474,20 @@ struct TokenAnswer {
 
 #[async_trait]
 impl TokenSource for FormTokenSource {
+    fn vendor(&self) -> &'static str {
+        "testvendor"
+    }
+
     async fn fetch(&self) -> anonymize_core::Result<IssuedToken> {
         use secrecy::ExposeSecret;
         let call = Call::new("fetch token", Method::POST, self.url.clone())
             .form([("client_secret", self.secret.expose_secret())]);
         let answer: TokenAnswer = self.http.execute(call).await?.json()?;
-        Ok(IssuedToken {
-            scheme: "Bearer".into(),
-            token: SecretString::from(answer.access_token),
-            expires_in: Some(Duration::from_secs(answer.expires_in)),
-        })
+        Ok(IssuedToken::new(
+            "Bearer",
+            SecretString::from(answer.access_token),
+            Some(Duration::from_secs(answer.expires_in)),
+        ))
     }
 }
 

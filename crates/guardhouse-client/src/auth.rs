@@ -4,7 +4,7 @@ use std::fmt;
 
 use anonymize_core::Result;
 use anonymize_core::reqwest::Method;
-use anonymize_core::vendor::{Call, HttpClient, IssuedToken, TokenSource, excerpt, expires_in};
+use anonymize_core::vendor::{Call, HttpClient, IssuedToken, TokenSource, expires_in};
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -54,6 +54,10 @@ struct TokenAnswer {
 
 #[async_trait]
 impl TokenSource for ClientCredentials {
+    fn vendor(&self) -> &'static str {
+        crate::VENDOR
+    }
+
     async fn fetch(&self) -> Result<IssuedToken> {
         let mut form = vec![
             ("grant_type", "client_credentials"),
@@ -73,18 +77,16 @@ impl TokenSource for ClientCredentials {
         // A refused request becomes a batch-stopping error in core's token cache (`token_error`).
         let response = self.http.execute(call).await?;
         let answer: TokenAnswer = response.json()?;
+        // Core's token cache refuses a blank token, for every vendor.
         let token = SecretString::from(answer.access_token);
-        if token.expose_secret().is_empty() {
-            return Err(response.unexpected("the token answer has an empty access_token"));
-        }
         let scheme = match answer.token_type.as_deref().map(str::trim) {
             None | Some("") => "Bearer".to_owned(),
             Some(t) if t.eq_ignore_ascii_case("bearer") => "Bearer".to_owned(),
-            Some(other) => {
-                return Err(response.unexpected(format!(
-                    "token type `{}` is not supported (expected Bearer)",
-                    excerpt(other, 32)
-                )));
+            // The field is named, never its value (issue 8, defect 8).
+            Some(_) => {
+                return Err(response.unexpected(
+                    "the token answer's `token_type` is not supported (expected Bearer)",
+                ));
             }
         };
         if let Some(granted) = &answer.scope
@@ -96,11 +98,11 @@ impl TokenSource for ClientCredentials {
                 "the token was granted without the requested scope; System API calls may be refused (403)"
             );
         }
-        Ok(IssuedToken {
+        Ok(IssuedToken::new(
             scheme,
             token,
-            expires_in: answer.expires_in.as_ref().and_then(expires_in),
-        })
+            answer.expires_in.as_ref().and_then(expires_in),
+        ))
     }
 }
 

@@ -224,11 +224,14 @@ async fn unauthorized_with_a_static_token_is_sent_once_and_stops_the_batch() {
     assert_eq!(batch.completed.len(), 1);
     assert_eq!(batch.not_attempted, ["2", "3"]);
     put.assert_calls_async(2).await;
+    // Each level of the error chain says its own part once (issue 8, defect 10).
+    assert_eq!(batch.to_string(), "batch stopped after 1 of 3 users");
+    let cause = std::error::Error::source(&batch).map(|e| e.to_string());
     assert!(
-        batch
-            .to_string()
-            .starts_with("batch stopped after 1 of 3 users: unauthenticated"),
-        "{batch}"
+        cause
+            .as_deref()
+            .is_some_and(|c| c.starts_with("unauthenticated")),
+        "{cause:?}"
     );
     assert!(!format!("{batch} {batch:?}").contains(TOKEN));
 }

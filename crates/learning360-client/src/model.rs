@@ -266,9 +266,13 @@ impl V1PseudonymizeResponse {
 #[derive(Deserialize)]
 pub(crate) struct TokenAnswer {
     pub(crate) access_token: String,
-    /// Seconds, as a number or (in the vendor's own example) a string.
-    #[serde(default)]
-    pub(crate) expires_in: Option<Value>,
+    /// Seconds, as a number or (in the vendor's own example) a string; unreadable is `None`
+    /// (core's one rule: the token cache's default lifetime).
+    #[serde(
+        default,
+        deserialize_with = "anonymize_core::vendor::deserialize_expires_in"
+    )]
+    pub(crate) expires_in: Option<std::time::Duration>,
 }
 
 /// Read one of 360Learning's error bodies, which come in two shapes, sometimes for the same status:

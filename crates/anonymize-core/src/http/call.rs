@@ -21,6 +21,7 @@ pub struct Call<'a> {
     pub(crate) body: Option<Bytes>,
     pub(crate) limiter: Option<&'a RateLimiter>,
     pub(crate) idempotent: bool,
+    pub(crate) expected: Option<StatusCode>,
 }
 
 impl<'a> Call<'a> {
@@ -39,6 +40,7 @@ impl<'a> Call<'a> {
             body: None,
             limiter: None,
             idempotent,
+            expected: None,
         }
     }
 
@@ -84,6 +86,15 @@ impl<'a> Call<'a> {
     #[must_use]
     pub fn rate_limited(mut self, limiter: &'a RateLimiter) -> Self {
         self.limiter = Some(limiter);
+        self
+    }
+
+    /// The vendor's documented success answer: any other 2xx (a proxy's `200 text/html` sign-in
+    /// page, say) is an [`Error::UnexpectedResponse`] naming what came instead, never success.
+    /// Without it, any 2xx is returned for the vendor client to check (e.g. by parsing its body).
+    #[must_use]
+    pub fn expect_status(mut self, status: StatusCode) -> Self {
+        self.expected = Some(status);
         self
     }
 

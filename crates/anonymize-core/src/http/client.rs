@@ -54,20 +54,23 @@ impl HttpClient {
     /// [`with_error_reader`](Self::with_error_reader) says otherwise.
     pub fn new(vendor: &'static str, base: Url, config: HttpConfig) -> Result<Self> {
         check_base_url(&base, config.allow_insecure_http)?;
-        let client = match &config.client {
-            Some(c) => c.clone(),
+        let builder = match &config.client_builder {
+            Some(make) => make(),
             None => reqwest::Client::builder()
-                .connect_timeout(config.connect_timeout)
-                .timeout(config.request_timeout)
-                // An erasure API has no business redirecting; following one could carry the
-                // credential elsewhere. A 3xx is reported as an unexpected response instead.
-                .redirect(reqwest::redirect::Policy::none())
-                .user_agent(concat!("anonymize-rs/", env!("CARGO_PKG_VERSION")))
-                .build()
-                .map_err(|e| Error::Configuration {
-                    reason: format!("cannot build the HTTP client: {}", e.without_url()),
-                })?,
+                .user_agent(concat!("anonymize-rs/", env!("CARGO_PKG_VERSION"))),
         };
+        // Whoever made the builder, these settings are ours (HttpConfig::with_client_builder):
+        // an erasure API has no business redirecting, and following one could carry a credential
+        // (a token request's body, an Authorization header) to a location nobody configured, or
+        // take another server's 2xx as proof of an erasure. A 3xx is an unexpected response.
+        let client = builder
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.request_timeout)
+            .build()
+            .map_err(|e| Error::Configuration {
+                reason: format!("cannot build the HTTP client: {}", e.without_url()),
+            })?;
         Ok(Self {
             inner: Arc::new(Inner {
                 vendor,
@@ -181,6 +184,15 @@ impl HttpClient {
             let (error, status, retry_after, retryable) = match sent {
                 Ok(response) if response.status.is_success() => {
                     self.inner.retry_budget.earn();
+                    if let Some(expected) = call.expected
+                        && response.status != expected
+                    {
+                        return Err(response.unexpected(format!(
+                            "expected HTTP {expected}, got HTTP {} ({})",
+                            response.status,
+                            content_type(&response.headers)
+                        )));
+                    }
                     tracing::debug!(
                         vendor,
                         operation = call.operation,
@@ -291,7 +303,6 @@ impl HttpClient {
             let not_sent = e.is_connect();
             let timeout = e.is_timeout();
             let e = e.without_url();
-            let cause = crate::error::chain(&e);
             let source = Arc::new(e);
             let error = if timeout {
                 Error::Timeout {
@@ -303,7 +314,6 @@ impl HttpClient {
                 Error::Transport {
                     vendor,
                     operation: call.operation,
-                    cause,
                     source,
                 }
             };
@@ -341,6 +351,17 @@ impl HttpClient {
             body: Bytes::from(body),
         })
     }
+}
+
+/// The answer's media type, for an error (`text/html`, `no body type`): never personal data.
+fn content_type(headers: &reqwest::header::HeaderMap) -> String {
+    headers
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| crate::error::excerpt(v.trim(), 64))
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "no content type".to_owned())
 }
 
 fn too_large(

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use url::Url;
@@ -18,8 +19,11 @@ pub struct HttpConfig {
     pub(crate) max_response_bytes: usize,
     pub(crate) retry: RetryPolicy,
     pub(crate) allow_insecure_http: bool,
-    pub(crate) client: Option<reqwest::Client>,
+    pub(crate) client_builder: Option<ClientBuilderFn>,
 }
+
+/// Makes the `reqwest::ClientBuilder` a caller wants (see [`HttpConfig::with_client_builder`]).
+pub(crate) type ClientBuilderFn = Arc<dyn Fn() -> reqwest::ClientBuilder + Send + Sync>;
 
 impl Default for HttpConfig {
     /// 5 s connect timeout, 30 s request timeout, 32 MiB response cap, the default
@@ -31,7 +35,7 @@ impl Default for HttpConfig {
             max_response_bytes: 32 * 1024 * 1024,
             retry: RetryPolicy::default(),
             allow_insecure_http: false,
-            client: None,
+            client_builder: None,
         }
     }
 }
@@ -73,12 +77,35 @@ impl HttpConfig {
         self
     }
 
-    /// Use this `reqwest::Client` (its connection pool, proxy and TLS settings) instead of
-    /// building one. The request timeout is still applied per request; the connect timeout is the
-    /// client's own.
+    /// Build the HTTP client from the `reqwest::ClientBuilder` that `make` returns, for the
+    /// settings this crate does not offer: the TLS backend and root certificates, client
+    /// certificates, proxies, DNS resolution, connection-pool tuning, HTTP versions, local
+    /// address, default headers and the user agent. Those are yours.
+    ///
+    /// These are always this crate's, set on your builder last, whatever it says: **redirects
+    /// are never followed** (a credential must never reach a location you did not configure, and
+    /// no answer from another URL counts as success), the connect timeout
+    /// ([`with_connect_timeout`](Self::with_connect_timeout)) and the request timeout
+    /// ([`with_request_timeout`](Self::with_request_timeout)). There is deliberately no way to
+    /// pass a ready `reqwest::Client`: its redirect policy could not be checked.
+    ///
+    /// Most users need none of this: the `rustls` (default) and `native-tls` features choose the
+    /// TLS backend.
+    ///
+    /// ```
+    /// use anonymize_core::HttpConfig;
+    ///
+    /// let config = HttpConfig::default().with_client_builder(|| {
+    ///     anonymize_core::reqwest::Client::builder().pool_max_idle_per_host(4)
+    /// });
+    /// # let _ = config;
+    /// ```
     #[must_use]
-    pub fn with_client(mut self, client: reqwest::Client) -> Self {
-        self.client = Some(client);
+    pub fn with_client_builder<F>(mut self, make: F) -> Self
+    where
+        F: Fn() -> reqwest::ClientBuilder + Send + Sync + 'static,
+    {
+        self.client_builder = Some(Arc::new(make));
         self
     }
 
@@ -101,13 +128,15 @@ impl fmt::Debug for HttpConfig {
             .field("max_response_bytes", &self.max_response_bytes)
             .field("retry", &self.retry)
             .field("allow_insecure_http", &self.allow_insecure_http)
-            .field("custom_client", &self.client.is_some())
+            .field("custom_client_builder", &self.client_builder.is_some())
             .finish()
     }
 }
 
 /// Whether `url` may be used as a base: HTTPS, or `http://` to a loopback host, or anything when
-/// `allow_insecure_http` is set. Userinfo (`user:pass@`) is refused: secrets do not go in URLs.
+/// `allow_insecure_http` is set. Refused, whatever the scheme: user info (`user:pass@`: secrets do
+/// not go in URLs), a query (`?…` would ride along on every request, the token request included)
+/// and a fragment (`#…`). Every vendor builder checks its URLs here, and only here.
 pub fn check_base_url(url: &Url, allow_insecure_http: bool) -> Result<()> {
     if url.cannot_be_a_base() {
         return Err(Error::configuration("the base URL cannot be a base"));
@@ -115,6 +144,16 @@ pub fn check_base_url(url: &Url, allow_insecure_http: bool) -> Result<()> {
     if !url.username().is_empty() || url.password().is_some() {
         return Err(Error::configuration(
             "the base URL must not carry credentials; use the client's credential settings",
+        ));
+    }
+    if url.query().is_some() {
+        return Err(Error::configuration(
+            "the base URL must not have a query (`?…`): it would be sent with every request",
+        ));
+    }
+    if url.fragment().is_some() {
+        return Err(Error::configuration(
+            "the base URL must not have a fragment (`#…`)",
         ));
     }
     match url.scheme() {
@@ -164,6 +203,13 @@ mod tests {
         assert!(!ok("http://10.0.0.1"));
         assert!(!ok("ftp://example.com"));
         assert!(!ok("https://user:pass@example.com"));
+        // A query or fragment would ride along on every request (issue 8, defect 5).
+        assert!(!ok("https://t.example/?leak=1"));
+        assert!(!ok("https://t.example/#frag"));
+        assert!(!ok("https://t.example/api?"));
+        assert!(!ok("http://127.0.0.1:1/?leak=1"));
+        let err = check_base_url(&Url::parse("https://t.example/?leak=1").unwrap(), false);
+        assert!(!err.unwrap_err().to_string().contains("leak"));
         assert!(check_base_url(&Url::parse("http://example.com").unwrap(), true).is_ok());
     }
 
