@@ -5,7 +5,7 @@ use std::fmt;
 use anonymize_core::Result;
 use anonymize_core::vendor::{Call, HttpClient, IssuedToken, Response, TokenSource, expires_in};
 use async_trait::async_trait;
-use reqwest::Method;
+use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 use url::Url;
@@ -57,11 +57,13 @@ impl TokenSource for PasswordGrant {
     }
 
     async fn fetch(&self) -> Result<IssuedToken> {
-        let call = Call::new("fetch token", Method::POST, self.url.clone()).form([
-            ("grant_type", "password"),
-            ("username", self.username.expose_secret()),
-            ("password", self.password.expose_secret()),
-        ]);
+        let call = Call::new("fetch token", Method::POST, self.url.clone())
+            .form([
+                ("grant_type", "password"),
+                ("username", self.username.expose_secret()),
+                ("password", self.password.expose_secret()),
+            ])
+            .expect_status(StatusCode::OK);
         // A refused grant becomes a batch-stopping error in core's token cache; a 404 means the
         // base URL is wrong, which the client says in its own words.
         let response = self

@@ -200,14 +200,9 @@ impl AlfabetClientBuilder {
     /// # Errors
     ///
     /// [`Error::Configuration`] when the base URL is not usable (not `https://` outside
-    /// loopback, credentials, a query or a fragment in it), when no credential or more than one
+    /// loopback, credentials, a query or a fragment in it: core's one check for every vendor), when no credential or more than one
     /// was given, when one is empty, or when the batch size is out of range (0 included).
     pub fn build(self) -> Result<AlfabetClient> {
-        if self.base.query().is_some() || self.base.fragment().is_some() {
-            return Err(Error::configuration(
-                "the base URL must not have a query or a fragment",
-            ));
-        }
         if !(1..=MAX_BATCH_SIZE).contains(&self.batch_size) {
             return Err(Error::configuration(format!(
                 "the batch size must be between 1 and {MAX_BATCH_SIZE}"

@@ -5,7 +5,7 @@ use std::fmt;
 
 use anonymize_core::vendor::{Call, HttpClient, VendorReply};
 use anonymize_core::{Error, Result};
-use reqwest::Method;
+use reqwest::{Method, StatusCode};
 use url::Url;
 
 use crate::VENDOR;
@@ -164,7 +164,8 @@ impl AlfabetClient {
         // harmless (the second run overwrites placeholders with placeholders), and a ref already
         // anonymized by the first attempt cannot be harmed by the second.
         let call = Call::new("anonymize users", Method::PUT, url)
-            .json(&AnonymizeRequest { refs }, JSON_CONTENT_TYPE)?;
+            .json(&AnonymizeRequest { refs }, JSON_CONTENT_TYPE)?
+            .expect_status(StatusCode::OK);
         let response = self
             .http
             .execute(call)

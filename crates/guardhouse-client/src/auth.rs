@@ -3,7 +3,7 @@
 use std::fmt;
 
 use anonymize_core::Result;
-use anonymize_core::reqwest::Method;
+use anonymize_core::reqwest::{Method, StatusCode};
 use anonymize_core::vendor::{Call, HttpClient, IssuedToken, TokenSource, expires_in};
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
@@ -73,7 +73,8 @@ impl TokenSource for ClientCredentials {
         // A token request creates nothing: sending it again after a lost answer is harmless.
         let call = Call::new("fetch token", Method::POST, self.token_url.clone())
             .form(form)
-            .idempotent(true);
+            .idempotent(true)
+            .expect_status(StatusCode::OK);
         // A refused request becomes a batch-stopping error in core's token cache (`token_error`).
         let response = self.http.execute(call).await?;
         let answer: TokenAnswer = response.json()?;

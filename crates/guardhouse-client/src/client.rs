@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use anonymize_core::reqwest::Method;
+use anonymize_core::reqwest::{Method, StatusCode};
 use anonymize_core::vendor::{Call, HttpClient, Response};
 use anonymize_core::{Email, Error, Result};
 use url::Url;
@@ -92,8 +92,11 @@ impl GuardhouseClient {
             .inner
             .http
             .url(&["api", "v1", "users", &id, "personal-data"]);
-        let call =
-            Call::new("anonymize user", Method::PUT, url).json(&options, "application/json")?;
+        // Guardhouse documents 204 with no body: any other 2xx (a proxy's sign-in page) is no
+        // proof of an irreversible erasure.
+        let call = Call::new("anonymize user", Method::PUT, url)
+            .json(&options, "application/json")?
+            .expect_status(StatusCode::NO_CONTENT);
         self.inner.http.execute(call).await
     }
 
@@ -101,7 +104,7 @@ impl GuardhouseClient {
     pub async fn user(&self, id: UserId) -> Result<User> {
         let id = id.to_string();
         let url = self.inner.http.url(&["api", "v1", "users", &id]);
-        let call = Call::new("read user", Method::GET, url);
+        let call = Call::new("read user", Method::GET, url).expect_status(StatusCode::OK);
         self.inner.http.execute(call).await?.json()
     }
 
@@ -128,7 +131,7 @@ impl GuardhouseClient {
             .append_pair("email", email_filter.trim())
             .append_pair("pageSize", &page_size.to_string())
             .append_pair("offset", &offset.to_string());
-        let call = Call::new("search users", Method::GET, url);
+        let call = Call::new("search users", Method::GET, url).expect_status(StatusCode::OK);
         self.inner.http.execute(call).await?.json()
     }
 

@@ -108,6 +108,47 @@ async fn anonymize_sends_the_documented_request_and_accepts_204() {
     put.assert_calls_async(2).await;
 }
 
+/// Issue 8, defect 2: a proxy's or captive portal's `200 text/html` is no proof of an
+/// irreversible erasure; only Guardhouse's documented 204 is.
+#[tokio::test]
+async fn a_200_page_is_failed_not_anonymized() {
+    let server = MockServer::start_async().await;
+    let put = server
+        .mock_async(|when, then| {
+            when.method(PUT).path("/api/v1/users/101/personal-data");
+            then.status(200)
+                .header("content-type", "text/html")
+                .body("<html>Please sign in</html>");
+        })
+        .await;
+    let out = bearer(&server, 3)
+        .anonymize(&strings(&["101"]))
+        .await
+        .unwrap();
+    match &out[0].outcome {
+        Outcome::Failed(e @ Error::UnexpectedResponse { .. }) => {
+            let shown = e.to_string();
+            assert!(shown.contains("expected HTTP 204 No Content, got HTTP 200 OK (text/html)"));
+            assert!(!shown.contains("sign in"), "{shown}");
+        }
+        other => panic!("{other:?}"),
+    }
+    put.assert_calls_async(1).await;
+}
+
+/// Issue 8, defect 5: a base URL with a query or a fragment is refused by the builder, before
+/// anything is sent (core's one check).
+#[test]
+fn a_base_url_with_a_query_or_fragment_is_refused() {
+    for base in ["https://t.example/?leak=1", "https://t.example/#frag"] {
+        let err = GuardhouseClient::builder(Url::parse(base).unwrap())
+            .client_credentials("id", SecretString::from("secret"))
+            .build()
+            .unwrap_err();
+        assert!(matches!(err, Error::Configuration { .. }), "{err:?}");
+    }
+}
+
 #[tokio::test]
 async fn anonymize_options_go_in_the_body() {
     let server = MockServer::start_async().await;

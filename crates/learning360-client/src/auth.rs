@@ -3,8 +3,8 @@
 use std::fmt;
 
 use anonymize_core::Result;
-use anonymize_core::reqwest::Method;
 use anonymize_core::reqwest::header::{ACCEPT, HeaderValue};
+use anonymize_core::reqwest::{Method, StatusCode};
 use anonymize_core::vendor::{Call, HttpClient, IssuedToken, RateLimiter, TokenSource};
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
@@ -76,7 +76,8 @@ impl TokenSource for ClientCredentials {
             )
             .rate_limited(&self.writes)
             // Asking for a token twice has no side effect.
-            .idempotent(true);
+            .idempotent(true)
+            .expect_status(StatusCode::OK);
         // A refused grant (400 invalid_request / unsupported_grant_type, 401 invalid_client)
         // becomes Unauthenticated in core's TokenCache (`token_error`): it stops a batch.
         let response = self.http.execute(call).await?;

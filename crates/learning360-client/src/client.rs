@@ -4,8 +4,8 @@
 use std::fmt;
 use std::sync::Arc;
 
-use anonymize_core::reqwest::Method;
 use anonymize_core::reqwest::header::{ACCEPT, HeaderName, HeaderValue};
+use anonymize_core::reqwest::{Method, StatusCode};
 use anonymize_core::vendor::{Call, HttpClient, RateLimiter};
 use anonymize_core::{Email, Error, Result};
 use futures_util::stream::{self, BoxStream, StreamExt, TryStreamExt};
@@ -122,7 +122,10 @@ impl Learning360Client {
         let response = self
             .inner
             .http
-            .execute(self.call("read user", Method::GET, url))
+            .execute(
+                self.call("read user", Method::GET, url)
+                    .expect_status(StatusCode::OK),
+            )
             .await?;
         response.json()
     }
@@ -134,7 +137,10 @@ impl Learning360Client {
         let url = self.user_url(id, None);
         self.inner
             .http
-            .execute(self.call("delete user", Method::DELETE, url))
+            .execute(
+                self.call("delete user", Method::DELETE, url)
+                    .expect_status(StatusCode::NO_CONTENT),
+            )
             .await?;
         if let Some(d) = &self.inner.directory {
             d.mark_deleted(id);
@@ -155,7 +161,10 @@ impl Learning360Client {
         let response = self
             .inner
             .http
-            .execute(self.call("pseudonymize user", Method::PUT, url))
+            .execute(
+                self.call("pseudonymize user", Method::PUT, url)
+                    .expect_status(StatusCode::OK),
+            )
             .await?;
         let user: User = response.json()?;
         if user.id != *id {
@@ -235,7 +244,10 @@ impl Learning360Client {
         let response = self
             .inner
             .http
-            .execute(self.call("list users", Method::GET, url.clone()))
+            .execute(
+                self.call("list users", Method::GET, url.clone())
+                    .expect_status(StatusCode::OK),
+            )
             .await?;
         let users: Vec<User> = response.json()?;
         let next = next_link(response.headers(), &url).map_err(|e| match e {

@@ -15,8 +15,8 @@
 use std::fmt;
 use std::sync::Arc;
 
-use anonymize_core::reqwest::Method;
 use anonymize_core::reqwest::header::{ACCEPT, HeaderName, HeaderValue};
+use anonymize_core::reqwest::{Method, StatusCode};
 use anonymize_core::vendor::{
     Call, Credential, HttpClient, RateLimiter, StaticCredential, VendorId,
 };
@@ -282,7 +282,10 @@ impl V1Client {
             .url(&["api", "v1", "users", &segment, "pseudonymize"]);
         let response = self
             .http
-            .execute(self.call("pseudonymize user", Method::PUT, url))
+            .execute(
+                self.call("pseudonymize user", Method::PUT, url)
+                    .expect_status(StatusCode::OK),
+            )
             .await?;
         if response.body().iter().all(u8::is_ascii_whitespace) {
             return Ok(V1PseudonymizeResponse { message: None });
@@ -296,7 +299,10 @@ impl V1Client {
         let url = self.http.url(&["api", "v1", "users"]);
         let response = self
             .http
-            .execute(self.call("list users", Method::GET, url))
+            .execute(
+                self.call("list users", Method::GET, url)
+                    .expect_status(StatusCode::OK),
+            )
             .await?;
         response.json()
     }

@@ -56,6 +56,63 @@ async fn token_mock(server: &MockServer) -> httpmock::Mock<'_> {
         .await
 }
 
+/// Issue 8, defect 3: an empty access token is refused once, in core, and never sent as
+/// `Authorization: Bearer ` (it used to be: 6 requests for 3 ids).
+#[tokio::test]
+async fn an_empty_access_token_is_never_sent() {
+    let server = MockServer::start_async().await;
+    let token = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/api/v2/oauth2/token");
+            then.status(200).json_body(json!({
+                "token_type": "Bearer", "access_token": "", "expires_in": 3600
+            }));
+        })
+        .await;
+    let api = server
+        .mock_async(|when, then| {
+            when.path_prefix("/api/v2/users");
+            then.status(204);
+        })
+        .await;
+    let ids: Vec<String> = ["5f0c2a9e8b3d4c1a2b3c4d51", "5f0c2a9e8b3d4c1a2b3c4d52", ID]
+        .map(String::from)
+        .to_vec();
+    // One user at a time: each asks for a token after the previous refusal (callers that wait
+    // on one token request share its refusal: core's token cache tests).
+    let client = Learning360Client::builder(Url::parse(&server.base_url()).unwrap())
+        .client_credentials("my-client", SecretString::from(SECRET))
+        .http_config(fast())
+        .concurrency(1)
+        .build()
+        .unwrap();
+    let out = client.anonymize(&ids).await.unwrap();
+    for o in &out {
+        assert!(
+            matches!(
+                &o.outcome,
+                anonymize_core::Outcome::Failed(Error::Protocol { .. })
+            ),
+            "{:?}",
+            o.outcome
+        );
+    }
+    api.assert_calls_async(0).await;
+    token.assert_calls_async(3).await;
+}
+
+/// Issue 8, defect 5: a base URL with a query or a fragment is refused before anything is sent.
+#[test]
+fn a_base_url_with_a_query_or_fragment_is_refused() {
+    for base in ["https://t.example/?leak=1", "https://t.example/#frag"] {
+        let err = Learning360Client::builder(Url::parse(base).unwrap())
+            .client_credentials("id", SecretString::from(SECRET))
+            .build()
+            .unwrap_err();
+        assert!(matches!(err, Error::Configuration { .. }), "{err:?}");
+    }
+}
+
 fn id() -> UserId {
     ID.parse().unwrap()
 }
