@@ -231,6 +231,44 @@ pub enum Error {
         #[source]
         source: Option<BoxError>,
     },
+
+    /// An error read back from a record of an erasure (a receipt, a log): what was kept of it,
+    /// as [`Error::record`] wrote it. Its accessors answer from the record. (Boxed, so that
+    /// [`Error`] stays small enough to return by value everywhere.)
+    #[error("{}", .0.text)]
+    Recorded(Box<ErrorRecord>),
+}
+
+/// A serializable view of an [`Error`], for any record of an erasure: what kind of error, from
+/// which vendor and operation, the vendor's status, code and message (an excerpt), whether trying
+/// again could help, and the one-line text an [`Outcome`](crate::Outcome) prints. Built only from
+/// what `Display` shows, so it never holds a secret, a request body or a URL.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct ErrorRecord {
+    /// The kind of error: `invalid_input`, `configuration`, `unsupported`, `unauthenticated`,
+    /// `permission_denied`, `not_found`, `rejected`, `rate_limited`, `server`, `timeout`,
+    /// `transport`, `protocol`, `unexpected_response`.
+    pub kind: String,
+    /// The vendor, when the error came from one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor: Option<String>,
+    /// The operation attempted, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation: Option<String>,
+    /// The HTTP status of the vendor's answer, when there was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// The vendor's error code, when it sent one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The vendor's message (an excerpt), when it sent one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Whether trying again later could succeed ([`Error::is_retryable`]).
+    pub retryable: bool,
+    /// The error and its causes in one line, each said once.
+    pub text: String,
 }
 
 struct RetryAfterSuffix(Option<Duration>);
@@ -282,6 +320,50 @@ impl Error {
         }
     }
 
+    /// The kind of error, as a stable snake-case label (see [`ErrorRecord::kind`]).
+    pub fn kind(&self) -> &str {
+        match self {
+            Error::InvalidInput { .. } => "invalid_input",
+            Error::Configuration { .. } => "configuration",
+            Error::Unsupported { .. } => "unsupported",
+            Error::Unauthenticated(_) => "unauthenticated",
+            Error::PermissionDenied(_) => "permission_denied",
+            Error::NotFound(_) => "not_found",
+            Error::Rejected(_) => "rejected",
+            Error::RateLimited { .. } => "rate_limited",
+            Error::Server(_) => "server",
+            Error::Timeout { .. } => "timeout",
+            Error::Transport { .. } => "transport",
+            Error::Protocol { .. } => "protocol",
+            Error::UnexpectedResponse { .. } => "unexpected_response",
+            Error::Recorded(record) => &record.kind,
+        }
+    }
+
+    /// The serializable view of this error, for a record of an erasure.
+    pub fn record(&self) -> ErrorRecord {
+        if let Error::Recorded(record) = self {
+            return (**record).clone();
+        }
+        let operation = match self {
+            Error::Unsupported { operation, .. }
+            | Error::Protocol { operation, .. }
+            | Error::Timeout { operation, .. }
+            | Error::Transport { operation, .. } => Some(*operation),
+            _ => self.reply().map(VendorReply::operation),
+        };
+        ErrorRecord {
+            kind: self.kind().to_owned(),
+            vendor: self.vendor().map(str::to_owned),
+            operation: operation.map(str::to_owned),
+            status: self.status().map(|s| s.as_u16()),
+            code: self.code().map(str::to_owned),
+            message: self.message().map(str::to_owned),
+            retryable: self.is_retryable(),
+            text: chain(self),
+        }
+    }
+
     /// The vendor's answer, for the variants that have one.
     pub fn reply(&self) -> Option<&VendorReply> {
         match self {
@@ -296,7 +378,8 @@ impl Error {
         }
     }
 
-    /// The vendor this error came from, when it came from one.
+    /// The vendor this error came from, when it came from one (for [`Error::Recorded`], read
+    /// [`ErrorRecord::vendor`]).
     pub fn vendor(&self) -> Option<&'static str> {
         match self {
             Error::Unsupported { vendor, .. }
@@ -309,17 +392,26 @@ impl Error {
 
     /// The HTTP status of the vendor's answer, when there was one.
     pub fn status(&self) -> Option<StatusCode> {
-        self.reply().map(VendorReply::status)
+        match self {
+            Error::Recorded(record) => record.status.and_then(|s| StatusCode::from_u16(s).ok()),
+            _ => self.reply().map(VendorReply::status),
+        }
     }
 
     /// The vendor's machine-readable error code (e.g. `userNotDeleted`), when it sent one.
     pub fn code(&self) -> Option<&str> {
-        self.reply().and_then(VendorReply::code)
+        match self {
+            Error::Recorded(record) => record.code.as_deref(),
+            _ => self.reply().and_then(VendorReply::code),
+        }
     }
 
     /// An excerpt of the vendor's message, when it sent one.
     pub fn message(&self) -> Option<&str> {
-        self.reply().and_then(VendorReply::message)
+        match self {
+            Error::Recorded(record) => record.message.as_deref(),
+            _ => self.reply().and_then(VendorReply::message),
+        }
     }
 
     /// How long the vendor asked us to wait, for [`Error::RateLimited`].
@@ -341,6 +433,7 @@ impl Error {
         match self {
             Error::RateLimited { .. } | Error::Timeout { .. } | Error::Transport { .. } => true,
             Error::Server(reply) => crate::retry::is_retryable_status(reply.status()),
+            Error::Recorded(record) => record.retryable,
             _ => false,
         }
     }
@@ -350,8 +443,8 @@ impl Error {
     /// instead of failing every remaining user the same way.
     pub fn aborts_batch(&self) -> bool {
         matches!(
-            self,
-            Error::Unauthenticated(_) | Error::PermissionDenied(_) | Error::Configuration { .. }
+            self.kind(),
+            "unauthenticated" | "permission_denied" | "configuration"
         )
     }
 }
@@ -471,6 +564,43 @@ mod tests {
         assert!(e.ends_with('…'));
         assert_eq!(excerpt("  a\n\n b\u{7}c  ", 50), "a bc");
         assert_eq!(excerpt("héllo wörld", 5), "héllo…");
+    }
+
+    #[test]
+    fn a_record_round_trips_and_answers_like_the_error() {
+        let errors = [
+            Error::from_reply(reply(404), None),
+            Error::from_reply(reply(503), Some(Duration::from_secs(2))),
+            Error::from_reply(reply(401), None),
+            Error::invalid_input("the id is empty"),
+            Error::Transport {
+                vendor: "v",
+                operation: "op",
+                source: Arc::new(std::io::Error::other("connection reset")),
+            },
+        ];
+        for error in errors {
+            let record = error.record();
+            let json = serde_json::to_string(&record).unwrap();
+            let back = Error::Recorded(Box::new(serde_json::from_str(&json).unwrap()));
+            assert_eq!(back.record(), record);
+            assert_eq!(back.to_string(), chain(&error));
+            assert_eq!(back.kind(), error.kind());
+            assert_eq!(back.status(), error.status());
+            assert_eq!(back.code(), error.code());
+            assert_eq!(back.message(), error.message());
+            assert_eq!(back.is_retryable(), error.is_retryable());
+            assert_eq!(back.aborts_batch(), error.aborts_batch());
+        }
+        let record = Error::from_reply(reply(404), None).record();
+        assert_eq!(
+            serde_json::to_value(&record).unwrap(),
+            serde_json::json!({
+                "kind": "not_found", "vendor": "vendor", "operation": "op", "status": 404,
+                "code": "someCode", "message": "some message", "retryable": false,
+                "text": "not found: vendor op: HTTP 404 Not Found (someCode: some message)"
+            })
+        );
     }
 
     #[test]

@@ -52,7 +52,7 @@ pub mod vendor;
 
 pub use anonymizer::{Anonymizer, AnonymizerExt, Subject};
 pub use email::Email;
-pub use error::{Error, Result};
+pub use error::{Error, ErrorRecord, Result};
 pub use http::HttpConfig;
 pub use memory::MemoryAnonymizer;
 pub use outcome::{BatchError, Evidence, Outcome, UserOutcome};

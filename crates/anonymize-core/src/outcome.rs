@@ -2,20 +2,22 @@
 
 use std::fmt;
 
-use crate::error::Error;
+use crate::error::{Error, ErrorRecord};
 
 /// What the vendor confirmed when it anonymized a user.
 ///
 /// `Debug` does not print the [`record`](Self::record) (only whether there is one): a vendor's
 /// record may still hold fields it does not anonymize. Read the field itself where you need it.
-#[derive(Clone, PartialEq)]
+#[derive(Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct Evidence {
     /// A short summary, free of personal data (e.g. `HTTP 204`, `status Archived`).
     pub summary: String,
     /// The record the vendor returned, when it returned one (e.g. the pseudonymized user).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub record: Option<serde_json::Value>,
     /// Anything the caller should look at (e.g. a count that disagrees with the refs sent).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
 }
 
@@ -53,7 +55,13 @@ impl Evidence {
 }
 
 /// The outcome for one user.
-#[derive(Debug, Clone)]
+///
+/// Serialized (serde) with its label as the tag, e.g. `{"outcome":"rejected","message":"…"}`, and
+/// a failure's error as its [`ErrorRecord`] (`{"outcome":"failed","error":{…}}`), which reads back
+/// as [`Error::Recorded`]. Two outcomes are equal when their labels and details are; two failures
+/// when their error records are.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(into = "OutcomeRepr", from = "OutcomeRepr")]
 #[non_exhaustive]
 #[must_use = "an outcome says whether the user's data is gone: check it"]
 pub enum Outcome {
@@ -119,6 +127,56 @@ impl Outcome {
     }
 }
 
+/// How an [`Outcome`] is written and read.
+#[derive(Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+enum OutcomeRepr {
+    Anonymized { evidence: Evidence },
+    NotFound,
+    Rejected { message: String },
+    Invalid { reason: String },
+    Failed { error: ErrorRecord },
+}
+
+impl From<Outcome> for OutcomeRepr {
+    fn from(outcome: Outcome) -> Self {
+        match outcome {
+            Outcome::Anonymized(evidence) => OutcomeRepr::Anonymized { evidence },
+            Outcome::NotFound => OutcomeRepr::NotFound,
+            Outcome::Rejected { message } => OutcomeRepr::Rejected { message },
+            Outcome::Invalid { reason } => OutcomeRepr::Invalid { reason },
+            Outcome::Failed(error) => OutcomeRepr::Failed {
+                error: error.record(),
+            },
+        }
+    }
+}
+
+impl From<OutcomeRepr> for Outcome {
+    fn from(repr: OutcomeRepr) -> Self {
+        match repr {
+            OutcomeRepr::Anonymized { evidence } => Outcome::Anonymized(evidence),
+            OutcomeRepr::NotFound => Outcome::NotFound,
+            OutcomeRepr::Rejected { message } => Outcome::Rejected { message },
+            OutcomeRepr::Invalid { reason } => Outcome::Invalid { reason },
+            OutcomeRepr::Failed { error } => Outcome::Failed(Error::Recorded(Box::new(error))),
+        }
+    }
+}
+
+impl PartialEq for Outcome {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Outcome::Anonymized(a), Outcome::Anonymized(b)) => a == b,
+            (Outcome::NotFound, Outcome::NotFound) => true,
+            (Outcome::Rejected { message: a }, Outcome::Rejected { message: b }) => a == b,
+            (Outcome::Invalid { reason: a }, Outcome::Invalid { reason: b }) => a == b,
+            (Outcome::Failed(a), Outcome::Failed(b)) => a.record() == b.record(),
+            _ => false,
+        }
+    }
+}
+
 impl fmt::Display for Outcome {
     /// The label, then the details: `rejected Cannot anonymize the company owner`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -140,13 +198,15 @@ impl fmt::Display for Outcome {
     }
 }
 
-/// One user's outcome, with the id it was asked for.
-#[derive(Debug, Clone)]
+/// One user's outcome, with the id it was asked for. Serialized flat:
+/// `{"id":"101","outcome":"anonymized","evidence":{"summary":"HTTP 204"}}`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct UserOutcome {
     /// The id as the caller gave it.
     pub id: String,
     /// What happened.
+    #[serde(flatten)]
     pub outcome: Outcome,
 }
 
@@ -228,6 +288,60 @@ mod tests {
             ),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn outcomes_serialize_and_read_back() {
+        let failed = Error::from_reply(
+            VendorReply::new("v", "op", StatusCode::SERVICE_UNAVAILABLE, None, None),
+            None,
+        );
+        let outcomes = [
+            UserOutcome::new(
+                "1",
+                Outcome::Anonymized(Evidence::new("HTTP 204").with_warning("check me")),
+            ),
+            UserOutcome::new("2", Outcome::NotFound),
+            UserOutcome::new(
+                "3",
+                Outcome::Rejected {
+                    message: "the owner".into(),
+                },
+            ),
+            UserOutcome::new(
+                "4",
+                Outcome::Invalid {
+                    reason: "empty".into(),
+                },
+            ),
+            UserOutcome::new("5", Outcome::Failed(failed)),
+        ];
+        for o in &outcomes {
+            let json = serde_json::to_string(o).unwrap();
+            let back: UserOutcome = serde_json::from_str(&json).unwrap();
+            assert_eq!(&back, o, "{json}");
+            assert_eq!(back.outcome.label(), o.outcome.label());
+            assert_eq!(back.outcome.to_string(), o.outcome.to_string());
+        }
+        assert_eq!(
+            serde_json::to_value(&outcomes[0]).unwrap(),
+            serde_json::json!({
+                "id": "1", "outcome": "anonymized",
+                "evidence": {"summary": "HTTP 204", "warnings": ["check me"]}
+            })
+        );
+        assert_eq!(
+            serde_json::to_value(&outcomes[2]).unwrap(),
+            serde_json::json!({"id": "3", "outcome": "rejected", "message": "the owner"})
+        );
+        let failed = serde_json::to_value(&outcomes[4]).unwrap();
+        assert_eq!(failed["outcome"], "failed");
+        assert_eq!(failed["error"]["kind"], "server");
+        assert_eq!(failed["error"]["retryable"], true);
+        assert_ne!(
+            Outcome::NotFound,
+            Outcome::Failed(Error::invalid_input("x"))
+        );
     }
 
     #[test]

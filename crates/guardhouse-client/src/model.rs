@@ -238,6 +238,7 @@ pub struct UsersPage {
 /// anonymizing. Both default to `false`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct AnonymizeOptions {
     /// Let Guardhouse run its webhook workflow (the result is not reported back).
     #[serde(default)]

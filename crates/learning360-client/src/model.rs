@@ -11,6 +11,7 @@ use crate::id::UserId;
 
 /// A user's status. Values this crate does not know are kept in [`UserStatus::Other`].
 #[derive(Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum UserStatus {
     /// An active user.
     Active,

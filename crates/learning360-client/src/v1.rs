@@ -37,6 +37,7 @@ use crate::model::{V1PseudonymizeResponse, read_error_body};
 /// `@`, otherwise a [`UserId`]; the error never repeats the input. It may be an e-mail address, so
 /// its `Debug` is redacted.
 #[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum V1UserRef {
     /// By e-mail address.
     Email(Email),
