@@ -552,6 +552,28 @@ async fn a_token_answer_that_does_not_parse_does_not_leak_the_token() {
     assert!(!shown.contains("leaky-token-value"), "{shown}");
 }
 
+/// Issue 8, defect 8: an unexpected `token_type` is named, never quoted (it used to be echoed,
+/// 32 characters of it, into the error).
+#[tokio::test]
+async fn an_unsupported_token_type_is_named_not_quoted() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(POST).path("/connect/token");
+            then.status(200).json_body(json!({
+                "access_token": "t", "token_type": "MAC-vendor-value-xyz", "expires_in": 3600
+            }));
+        })
+        .await;
+    let err = credentials(&server)
+        .anonymize_user(id(1))
+        .await
+        .unwrap_err();
+    let shown = format!("{err} {err:?}");
+    assert!(shown.contains("token_type"), "{shown}");
+    assert!(!shown.contains("vendor-value"), "{shown}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // GET /api/v1/users/{id}, verification
 // ---------------------------------------------------------------------------------------------
