@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-/// A published limit: at most `max` requests in any `window`.
+/// A limit as a vendor publishes it: `max` requests per `window`. A [`RateLimiter`] enforces it
+/// with a slack of 5 % of the window: at most `max` requests start in any `window` × 1.05.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimit {
     max: u32,
@@ -15,7 +16,8 @@ pub struct RateLimit {
 }
 
 impl RateLimit {
-    /// At most `max` requests in any one-second window (`max` of 0 is treated as 1).
+    /// `max` requests per second (`max` of 0 is treated as 1). A [`RateLimiter`] lets at most
+    /// `max` requests start in any 1.05 s: a little under the figure, never over it.
     pub fn per_second(max: u32) -> Self {
         Self::new(max, Duration::from_secs(1))
     }
@@ -40,9 +42,9 @@ impl RateLimit {
 }
 
 /// A sliding-window limiter: a request may start only when fewer than `max` requests started in
-/// the last `window` (plus a small slack for the time a request spends on the wire, so that the
-/// vendor, who counts arrivals, sees the same). Clones share one window, so every clone of a client
-/// — and every retry — counts against the same limit.
+/// the last `window` plus 5 % of it (a slack for the time a request spends on the wire, so that the
+/// vendor, who counts arrivals, sees no more than `max` per `window`). Clones share one window, so
+/// every clone of a client — and every retry — counts against the same limit.
 #[derive(Clone)]
 pub struct RateLimiter {
     limit: RateLimit,
@@ -51,7 +53,8 @@ pub struct RateLimiter {
 }
 
 impl RateLimiter {
-    /// A limiter for `limit`, with a slack of 5 % of the window.
+    /// A limiter for `limit`, with a slack of 5 % of the window: at most `limit.max()` requests
+    /// start in any `limit.window()` × 1.05.
     pub fn new(limit: RateLimit) -> Self {
         Self {
             limit,
