@@ -33,4 +33,6 @@ pub use crate::error::{EXCERPT_CHARS, VendorReply, excerpt};
 pub use crate::error_body::{ErrorBody, ErrorBodyReader};
 pub use crate::http::{Call, HttpClient, Response, append_segments, check_base_url};
 pub use crate::id::VendorId;
-pub use crate::ratelimit::RateLimiter;
+pub use crate::ratelimit::{RateLimiter, RatePermit};
+/// The body type of [`Call::body`] (re-exported so that vendor crates name one version).
+pub use bytes::Bytes;

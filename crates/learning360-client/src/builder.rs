@@ -24,12 +24,11 @@ pub const READS_PER_SECOND: u32 = 50;
 /// The vendor's published write limit (POST, PUT, PATCH, DELETE), per company.
 pub const WRITES_PER_SECOND: u32 = 10;
 
-/// The window the default client-side limits count over: the vendor's one second plus a 10 %
-/// margin. The vendor counts *arrivals*; a request that waited on the network a little longer than
-/// the next one would otherwise land in the same second as it, and get a 429. The
-/// [`RateLimiter`]'s own 5 % slack comes on top: the default limits let at most 10 writes and 50
-/// reads start in any 1.155 s (docs/learning360.md, "Rate limits", has what that allows).
-pub const DEFAULT_LIMIT_WINDOW: Duration = Duration::from_millis(1100);
+/// The window of the vendor's published limits: one second. The default limits use it exactly:
+/// core's [`RateLimiter`] frees a request's slot one window after the request *ended*, so the
+/// vendor, which counts arrivals, never sees more than the limit in any second, whatever the
+/// network does; no margin is needed.
+pub const DEFAULT_LIMIT_WINDOW: Duration = Duration::from_secs(1);
 
 /// The default read limit: [`READS_PER_SECOND`] per [`DEFAULT_LIMIT_WINDOW`].
 pub fn default_read_limit() -> RateLimit {
@@ -167,8 +166,7 @@ impl Learning360ClientBuilder {
     }
 
     /// The client-side limit for reads (GET); default [`default_read_limit`]: the vendor's 50
-    /// per second counted over 1.1 s for network jitter, which the limiter's 5 % slack makes at
-    /// most 50 in any 1.155 s.
+    /// per second, exactly (see [`DEFAULT_LIMIT_WINDOW`]).
     #[must_use = "a builder method returns the changed builder"]
     pub fn read_limit(mut self, limit: RateLimit) -> Self {
         self.read_limit = limit;
@@ -176,8 +174,7 @@ impl Learning360ClientBuilder {
     }
 
     /// The client-side limit for writes (POST, PUT, DELETE, token requests included); default
-    /// [`default_write_limit`]: the vendor's 10 per second counted over 1.1 s for network jitter,
-    /// which the limiter's 5 % slack makes at most 10 in any 1.155 s.
+    /// [`default_write_limit`]: the vendor's 10 per second, exactly (see [`DEFAULT_LIMIT_WINDOW`]).
     #[must_use = "a builder method returns the changed builder"]
     pub fn write_limit(mut self, limit: RateLimit) -> Self {
         self.write_limit = limit;

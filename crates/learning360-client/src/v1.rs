@@ -193,8 +193,8 @@ impl V1ClientBuilder {
         self
     }
 
-    /// Client-side limits (default: the v2 limits, 50 reads/s and 10 writes/s with the same 10 %
-    /// margin, assumed to apply to v1 too).
+    /// Client-side limits (default: the v2 limits, 50 reads/s and 10 writes/s, assumed to apply
+    /// to v1 too).
     #[must_use = "a builder method returns the changed builder"]
     pub fn rate_limits(mut self, reads: RateLimit, writes: RateLimit) -> Self {
         self.read_limit = reads;

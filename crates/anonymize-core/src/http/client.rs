@@ -172,15 +172,21 @@ impl HttpClient {
         let mut refreshed = false;
         let mut previous_delay = None;
         loop {
-            if let Some(limiter) = call.limiter {
-                limiter.acquire().await;
-            }
+            // The credential first: a token request may need a slot of the same limiter, which
+            // this attempt must not be holding while it waits.
             let credential = match &self.auth {
                 Some(auth) => Some(auth.credential().await?),
                 None => None,
             };
+            // Held from sending until the answer is read (or the attempt is given up); its slot
+            // cools down one window after that (see RateLimiter).
+            let permit = match call.limiter {
+                Some(limiter) => Some(limiter.acquire().await),
+                None => None,
+            };
             let attempt = retries + 1;
             let sent = self.send_once(&call, credential.as_ref()).await;
+            drop(permit);
             let (error, status, retry_after, retryable) = match sent {
                 Ok(response) if response.status.is_success() => {
                     self.inner.retry_budget.earn();
@@ -285,19 +291,16 @@ impl HttpClient {
         credential: Option<&Credential>,
     ) -> std::result::Result<Response, SendError> {
         let vendor = self.inner.vendor;
-        let mut request = self
-            .inner
-            .client
-            .request(call.method.clone(), call.url.clone())
-            .timeout(self.inner.config.request_timeout)
-            .headers(call.headers.clone());
-        if let Some(credential) = credential {
-            for (name, value) in credential.headers() {
-                request = request.header(name, value);
-            }
+        // Built in place: each header is appended once (no header map copied per attempt), and
+        // the request timeout is the client's own (HttpClient::new set it), not a second timer.
+        let mut request = reqwest::Request::new(call.method.clone(), call.url.clone());
+        let headers = request.headers_mut();
+        let credential_headers = credential.map(Credential::headers).into_iter().flatten();
+        for (name, value) in call.headers.iter().chain(credential_headers) {
+            headers.append(name.clone(), value.clone());
         }
         if let Some(body) = &call.body {
-            request = request.body(body.clone());
+            *request.body_mut() = Some(body.clone().into());
         }
         let transport = |e: reqwest::Error| {
             let not_sent = e.is_connect();
@@ -319,7 +322,12 @@ impl HttpClient {
             };
             SendError::Transport { error, not_sent }
         };
-        let mut response = request.send().await.map_err(transport)?;
+        let mut response = self
+            .inner
+            .client
+            .execute(request)
+            .await
+            .map_err(transport)?;
         let status = response.status();
         let headers = std::mem::take(response.headers_mut());
         let cap = self.inner.config.max_response_bytes;
