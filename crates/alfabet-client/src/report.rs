@@ -76,7 +76,12 @@ impl fmt::Display for CountMismatch {
 /// distinct (the client never sends a ref twice in one request).
 pub(crate) fn judge(position: Position, refs: Vec<RefStr>, answer: AnonymizeAnswer) -> BatchReport {
     let Position { number, of } = position;
-    let sent: HashSet<RefStr> = refs.iter().copied().collect();
+    // The set of refs sent is needed only to match rejections: none is the common case.
+    let sent: HashSet<RefStr> = if answer.rejected_objects.is_empty() {
+        HashSet::new()
+    } else {
+        refs.iter().copied().collect()
+    };
     let mut rejected: HashMap<RefStr, &RejectedObject> = HashMap::new();
     let mut unmatched = Vec::new();
     let mut repeated = 0usize;
@@ -161,33 +166,29 @@ pub(crate) fn judge(position: Position, refs: Vec<RefStr>, answer: AnonymizeAnsw
             .count
             .map_or_else(|| "missing".to_owned(), |c| c.to_string())
     );
-    let record = serde_json::json!({
-        "batch": number,
-        "batches": of,
-        "sent": refs.len(),
-        "rejected": rejected.len(),
-        "count": answer.count,
-    });
     let outcomes = refs
         .iter()
-        .map(|r| match rejected.get(r) {
-            Some(entry) if entry.is_not_found() => Outcome::NotFound,
-            Some(entry) => Outcome::Rejected {
-                message: entry
-                    .message
-                    .as_deref()
-                    .map(|m| excerpt(m, EXCERPT_CHARS))
-                    .filter(|m| !m.is_empty())
-                    .unwrap_or_else(|| "rejected by Alfabet without a message".to_owned()),
-            },
-            None => {
-                let mut evidence = Evidence::new(summary.clone()).with_record(record.clone());
-                for w in &warnings {
-                    evidence = evidence.with_warning(w.clone());
+        // No rejection (the common case): no look-up per ref.
+        .map(
+            |r| match (!rejected.is_empty()).then(|| rejected.get(r)).flatten() {
+                Some(entry) if entry.is_not_found() => Outcome::NotFound,
+                Some(entry) => Outcome::Rejected {
+                    message: entry
+                        .message
+                        .as_deref()
+                        .map(|m| excerpt(m, EXCERPT_CHARS))
+                        .filter(|m| !m.is_empty())
+                        .unwrap_or_else(|| "rejected by Alfabet without a message".to_owned()),
+                },
+                // The batch's facts, once per ref: the summary (and the warnings, usually none). The
+                // whole answer is the batch's (`anonymize_batch`), never copied into each ref.
+                None => {
+                    let mut evidence = Evidence::new(summary.clone());
+                    evidence.warnings.clone_from(&warnings);
+                    Outcome::Anonymized(evidence)
                 }
-                Outcome::Anonymized(evidence)
-            }
-        })
+            },
+        )
         .collect();
     BatchReport {
         number,

@@ -107,7 +107,8 @@ async fn sends_exactly_the_documented_requests() {
                     e.summary,
                     "anonymizeuser batch 1 of 1: 4 sent, 1 rejected, Count 3"
                 );
-                assert_eq!(e.record.as_ref().unwrap()["count"], json!(3));
+                // The batch's facts are in the summary; no per-ref copy of the answer.
+                assert_eq!(e.record, None);
                 // No Count mismatch, nothing odd in the answer.
                 assert!(e.warnings.is_empty(), "{:?}", e.warnings);
             }

@@ -232,7 +232,11 @@ pub fn token_error(error: Error) -> Error {
 /// instead of each sending another request with the same bad credentials.
 pub struct TokenCache<S> {
     source: S,
-    state: Mutex<State>,
+    /// The current token and the last failure: read on every call, under a short plain lock
+    /// (never held across an await), so a cached token costs no async lock.
+    state: std::sync::Mutex<State>,
+    /// Held across a token request, so that concurrent callers wait for one request.
+    fetching: Mutex<()>,
     default_lifetime: Duration,
     max_refresh_margin: Duration,
 }
@@ -260,7 +264,8 @@ impl<S: TokenSource> TokenCache<S> {
     pub fn new(source: S) -> Self {
         Self {
             source,
-            state: Mutex::new(State::default()),
+            state: std::sync::Mutex::new(State::default()),
+            fetching: Mutex::new(()),
             default_lifetime: Duration::from_secs(300),
             max_refresh_margin: Duration::from_secs(30),
         }
@@ -288,6 +293,26 @@ impl<S: TokenSource> fmt::Debug for TokenCache<S> {
 }
 
 impl<S: TokenSource> TokenCache<S> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The current token if it is fresh; the failure of a token request made since `asked_at`.
+    fn cached(&self, asked_at: Instant) -> Result<Option<Credential>> {
+        let state = self.lock();
+        if let Some(cached) = state.current.as_ref()
+            && Instant::now() < cached.refresh_at
+        {
+            return Ok(Some(cached.credential.clone()));
+        }
+        match &state.failure {
+            Some((failed_at, error)) if *failed_at >= asked_at => Err(error.clone()),
+            _ => Ok(None),
+        }
+    }
+
     /// Ask the source for a token and check it: the credential and how long to keep it.
     async fn fetch(&self) -> Result<(Credential, Duration)> {
         let issued = self.source.fetch().await.map_err(token_error)?;
@@ -317,21 +342,20 @@ impl<S: TokenSource> TokenCache<S> {
 impl<S: TokenSource> Authorizer for TokenCache<S> {
     async fn credential(&self) -> Result<Credential> {
         let asked_at = Instant::now();
-        // Holding the lock across the fetch is the point: concurrent callers wait for one request.
-        let mut state = self.state.lock().await;
-        if let Some(cached) = state.current.as_ref()
-            && Instant::now() < cached.refresh_at
-        {
-            return Ok(cached.credential.clone());
+        if let Some(cached) = self.cached(asked_at)? {
+            return Ok(cached);
         }
-        if let Some((failed_at, error)) = &state.failure
-            && *failed_at >= asked_at
-        {
-            return Err(error.clone());
+        // Concurrent callers queue here for one token request; each looks again once it gets in:
+        // the token (or the failure) another caller fetched meanwhile is theirs too.
+        let _fetching = self.fetching.lock().await;
+        if let Some(cached) = self.cached(asked_at)? {
+            return Ok(cached);
         }
         // Every way a token request can fail, refused or unusable, is shared with the callers
         // that waited for it.
-        let (credential, lifetime) = match self.fetch().await {
+        let fetched = self.fetch().await;
+        let mut state = self.lock();
+        let (credential, lifetime) = match fetched {
             Ok(fetched) => fetched,
             Err(error) => {
                 state.failure = Some((Instant::now(), error.clone()));
@@ -350,7 +374,7 @@ impl<S: TokenSource> Authorizer for TokenCache<S> {
     }
 
     async fn refused(&self, used: &Credential) -> bool {
-        let mut state = self.state.lock().await;
+        let mut state = self.lock();
         if state
             .current
             .as_ref()

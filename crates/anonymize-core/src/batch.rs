@@ -61,11 +61,12 @@ where
 {
     /// De-duplicate `ids` and parse each distinct one as an `Id` of `vendor`.
     pub fn parse<S: AsRef<str>>(vendor: &'static str, ids: &[S]) -> Self {
-        let mut seen = HashSet::with_capacity(ids.len());
+        // One id (the common single erasure) needs no set to be distinct.
+        let mut seen = HashSet::with_capacity(if ids.len() > 1 { ids.len() } else { 0 });
         let entries = ids
             .iter()
             .map(AsRef::as_ref)
-            .filter(|id| seen.insert(*id))
+            .filter(|id| ids.len() == 1 || seen.insert(*id))
             .map(|input| Entry {
                 input: input.to_owned(),
                 parsed: input.parse::<Id>().map_err(|e| match e {
@@ -127,12 +128,21 @@ where
             0 => Vec::new(),
             // One user needs no stream machinery.
             1 => vec![run(valid[0].clone()).await],
-            _ => {
-                futures_util::stream::iter(valid)
-                    .map(run)
-                    .buffered(concurrency.max(1))
-                    .collect()
-                    .await
+            n => {
+                // Unordered, so that one slow answer never keeps the next users from starting
+                // (an ordered buffer would hold `concurrency` slots behind it); each outcome goes
+                // back to its input's place.
+                let mut results: Vec<Option<Outcome>> = (0..n).map(|_| None).collect();
+                let mut done = futures_util::stream::iter(valid.into_iter().enumerate())
+                    .map(|(i, id)| {
+                        let run = &run;
+                        async move { (i, run(id).await) }
+                    })
+                    .buffer_unordered(concurrency.max(1));
+                while let Some((i, outcome)) = done.next().await {
+                    results[i] = outcome;
+                }
+                results
             }
         };
         self.finish(results)

@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use anonymize_core::reqwest::{Method, StatusCode};
-use anonymize_core::vendor::{Call, HttpClient, Response};
+use anonymize_core::vendor::{Bytes, Call, HttpClient, Response};
 use anonymize_core::{Email, Error, Result};
 use url::Url;
 
@@ -27,6 +27,8 @@ struct Inner {
     /// Authorizes every request (client credentials through the token cache, or a fixed token).
     http: HttpClient,
     settings: Settings,
+    /// `settings.options` as JSON, encoded once: the body of every erasure with them.
+    options_body: Bytes,
 }
 
 /// What the builder settled besides the HTTP client.
@@ -50,8 +52,13 @@ impl fmt::Debug for GuardhouseClient {
 
 impl GuardhouseClient {
     pub(crate) fn new(http: HttpClient, settings: Settings) -> Self {
+        let options_body = options_json(settings.options);
         Self {
-            inner: Arc::new(Inner { http, settings }),
+            inner: Arc::new(Inner {
+                http,
+                settings,
+                options_body,
+            }),
         }
     }
 
@@ -94,8 +101,13 @@ impl GuardhouseClient {
             .url(&["api", "v1", "users", &id, "personal-data"]);
         // Guardhouse documents 204 with no body: any other 2xx (a proxy's sign-in page) is no
         // proof of an irreversible erasure.
+        let body = if options == self.inner.settings.options {
+            self.inner.options_body.clone()
+        } else {
+            options_json(options)
+        };
         let call = Call::new("anonymize user", Method::PUT, url)
-            .json(&options, "application/json")?
+            .body(body, "application/json")
             .expect_status(StatusCode::NO_CONTENT);
         self.inner.http.execute(call).await
     }
@@ -192,4 +204,10 @@ fn search_error(detail: String) -> Error {
         operation: "search users",
         detail,
     }
+}
+
+/// The erasure body: `{"triggerWebhook":…,"notifyUserViaEmail":…}` (two booleans: encoding
+/// cannot fail).
+fn options_json(options: AnonymizeOptions) -> Bytes {
+    Bytes::from(serde_json::to_vec(&options).unwrap_or_default())
 }
