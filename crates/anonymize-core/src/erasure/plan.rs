@@ -49,7 +49,9 @@ impl Lookup {
 
 /// The case of a [`Lookup`], as written in a [`Receipt`](crate::Receipt): `given`, `resolved`,
 /// `not_found`, `needs_id`, `failed`, `not_attempted`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum LookupKind {

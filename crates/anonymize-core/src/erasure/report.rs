@@ -136,6 +136,21 @@ pub struct VendorReport {
 }
 
 impl VendorReport {
+    /// A report (for a caller's own records or tests; the [`Eraser`](crate::Eraser) makes them).
+    pub fn new(
+        vendor: &'static str,
+        lookup: Lookup,
+        status: VendorStatus,
+        elapsed: Duration,
+    ) -> Self {
+        Self {
+            vendor,
+            lookup,
+            status,
+            elapsed,
+        }
+    }
+
     /// The vendor's id for the person, when one was given or found, unless the vendor refused
     /// it as malformed (then it may be anything, even personal data, and is not repeated).
     pub fn vendor_id(&self) -> Option<&str> {
