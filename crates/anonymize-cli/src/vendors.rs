@@ -5,6 +5,9 @@ use std::sync::Arc;
 
 use anonymize_core::{Anonymizer, Error, Result};
 
+/// Reads an environment variable by name (the process environment, or a map in tests).
+pub(crate) type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+
 /// One vendor the command can erase at.
 pub(crate) struct Spec {
     /// The vendor's name (`Anonymizer::vendor`).
@@ -16,7 +19,7 @@ pub(crate) struct Spec {
     /// Parse an id, giving it back in the vendor's canonical form; the error never repeats it.
     pub(crate) parse_id: fn(&str) -> Result<String>,
     /// Build the client from the environment.
-    build: fn(&dyn Fn(&str) -> Option<String>) -> Result<Arc<dyn Anonymizer>>,
+    build: fn(Env<'_>) -> Result<Arc<dyn Anonymizer>>,
 }
 
 /// The three vendors, in the order the command reports them.
@@ -87,7 +90,7 @@ pub(crate) struct Vendors {
 impl Vendors {
     /// Each vendor from its environment variables: none set, it is skipped; some set, its
     /// client must build, or the error names the vendor and what is wrong (never a value).
-    pub(crate) fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Self> {
+    pub(crate) fn from_env(env: Env<'_>) -> Result<Self> {
         let mut vendors = Self {
             active: Vec::new(),
             skipped: Vec::new(),
