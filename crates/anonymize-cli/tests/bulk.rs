@@ -373,33 +373,41 @@ fn assert_no_personal_data(world: &World, outputs: &[&Ran]) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn killed_with_sigkill_then_run_again() {
-    let world = World::new("sigkill", 240).await;
-    let killed = interrupted_run(&world, "-KILL", 40).await;
-    assert_eq!(killed.code, None, "killed by a signal");
+/// Start a run of 240 persons, stop it with `signal` once receipts appear (`stopped` checks how
+/// it ended, before anything else runs), run it again to the end, and check the receipts against
+/// the simulators. Returns the two runs.
+async fn stop_then_resume(
+    name: &str,
+    signal: &str,
+    stopped: impl FnOnce(&World, &Ran),
+) -> (Ran, Ran) {
+    let world = World::new(name, 240).await;
+    let first = interrupted_run(&world, signal, 40).await;
+    stopped(&world, &first);
     let first_run = read_receipts(&world.receipts()).len();
     assert!(
         first_run < 3 * 240,
-        "the kill came mid-run ({first_run} receipts)"
+        "stopped mid-run ({first_run} receipts)"
     );
-    let again = run(
-        &world,
-        &world
-            .run_args()
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-    )
-    .await;
+    let args = world.run_args();
+    let again = run(&world, &args.iter().map(String::as_str).collect::<Vec<_>>()).await;
     assert_eq!(again.code, Some(0), "{}\n{}", again.stdout, again.stderr);
     assert!(
         again.stdout.contains("already done before this run"),
         "{}",
         again.stdout
     );
-    check_after_resume(&world, first_run, &[&killed, &again]);
-    // The progress lines say counts, nothing else.
+    check_after_resume(&world, first_run, &[&first, &again]);
+    (first, again)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_with_sigkill_then_run_again() {
+    let (_, again) = stop_then_resume("sigkill", "-KILL", |_, killed| {
+        assert_eq!(killed.code, None, "killed by a signal");
+    })
+    .await;
+    // The progress lines say counts, nothing else (checked with every output above).
     assert!(
         again.stderr.contains("progress: guardhouse"),
         "{}",
@@ -409,40 +417,25 @@ async fn killed_with_sigkill_then_run_again() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn interrupted_with_ctrl_c_then_run_again() {
-    let world = World::new("sigint", 240).await;
-    let stopped = interrupted_run(&world, "-INT", 40).await;
-    assert_eq!(
-        stopped.code,
-        Some(130),
-        "{}\n{}",
-        stopped.stdout,
-        stopped.stderr
-    );
-    assert!(
-        stopped.stderr.contains("interrupted: starting nothing new"),
-        "{}",
-        stopped.stderr
-    );
-    // The requests in flight finished and their receipts are whole: no cut line.
-    let text = std::fs::read_to_string(world.receipts()).unwrap();
-    assert!(text.ends_with('\n'));
-    let first_run = read_receipts(&world.receipts()).len();
-    assert!(
-        first_run < 3 * 240,
-        "Ctrl-C came mid-run ({first_run} receipts)"
-    );
-    let again = run(
-        &world,
-        &world
-            .run_args()
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-    )
+    let (_, again) = stop_then_resume("sigint", "-INT", |world, stopped| {
+        assert_eq!(
+            stopped.code,
+            Some(130),
+            "{}\n{}",
+            stopped.stdout,
+            stopped.stderr
+        );
+        assert!(
+            stopped.stderr.contains("interrupted: starting nothing new"),
+            "{}",
+            stopped.stderr
+        );
+        // The requests in flight finished and their receipts are whole: no cut line.
+        let text = std::fs::read_to_string(world.receipts()).unwrap();
+        assert!(text.ends_with('\n'));
+    })
     .await;
-    assert_eq!(again.code, Some(0), "{}\n{}", again.stdout, again.stderr);
     assert!(!again.stderr.contains("cut short"), "{}", again.stderr);
-    check_after_resume(&world, first_run, &[&stopped, &again]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
