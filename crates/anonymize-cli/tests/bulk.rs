@@ -225,6 +225,11 @@ async fn interrupted_run(world: &World, signal: &str, at_least: usize) -> Ran {
     finish(child).await
 }
 
+/// `text` (a command's output) says `expected`.
+fn says(text: &str, expected: &str) {
+    assert!(text.contains(expected), "expected {expected:?} in:\n{text}");
+}
+
 /// Every receipt in the file, in order.
 fn read_receipts(path: &Path) -> Vec<Receipt> {
     let text = std::fs::read_to_string(path).unwrap();
@@ -392,11 +397,7 @@ async fn stop_then_resume(
     let args = world.run_args();
     let again = run(&world, &args.iter().map(String::as_str).collect::<Vec<_>>()).await;
     assert_eq!(again.code, Some(0), "{}\n{}", again.stdout, again.stderr);
-    assert!(
-        again.stdout.contains("already done before this run"),
-        "{}",
-        again.stdout
-    );
+    says(&again.stdout, "already done before this run");
     check_after_resume(&world, first_run, &[&first, &again]);
     (first, again)
 }
@@ -408,11 +409,7 @@ async fn killed_with_sigkill_then_run_again() {
     })
     .await;
     // The progress lines say counts, nothing else (checked with every output above).
-    assert!(
-        again.stderr.contains("progress: guardhouse"),
-        "{}",
-        again.stderr
-    );
+    says(&again.stderr, "progress: guardhouse");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -425,11 +422,7 @@ async fn interrupted_with_ctrl_c_then_run_again() {
             stopped.stdout,
             stopped.stderr
         );
-        assert!(
-            stopped.stderr.contains("interrupted: starting nothing new"),
-            "{}",
-            stopped.stderr
-        );
+        says(&stopped.stderr, "interrupted: starting nothing new");
         // The requests in flight finished and their receipts are whole: no cut line.
         let text = std::fs::read_to_string(world.receipts()).unwrap();
         assert!(text.ends_with('\n'));
@@ -464,17 +457,11 @@ async fn plan_reads_only_and_run_refuses_bad_input_or_no_key() {
     std::fs::write(world.input(), &csv).unwrap();
     let plan = run(&world, &["plan", "--input", &input]).await;
     assert_eq!(plan.code, Some(2));
-    assert!(
-        plan.stdout
-            .contains("line 32, column email: not a valid e-mail address"),
-        "{}",
-        plan.stdout
+    says(
+        &plan.stdout,
+        "line 32, column email: not a valid e-mail address",
     );
-    assert!(
-        plan.stdout.contains("line 33, column alfabet_ref: "),
-        "{}",
-        plan.stdout
-    );
+    says(&plan.stdout, "line 33, column alfabet_ref: ");
     assert!(!plan.stdout.contains("not-an-address") && !plan.stdout.contains("hedwig@"));
     let receipts = world.receipts().display().to_string();
     let refused = run(&world, &["run", "--input", &input, "--receipts", &receipts]).await;
@@ -490,38 +477,26 @@ async fn plan_reads_only_and_run_refuses_bad_input_or_no_key() {
     assert!(!world.receipts().exists());
 
     // No key: run refuses with what to do, and sends nothing.
-    let mut no_key = world.command(&[
+    let skipping = [
         "run",
         "--input",
         &input,
         "--receipts",
         &receipts,
         "--skip-invalid",
-    ]);
+    ];
+    let mut no_key = world.command(&skipping);
     no_key.env_remove("ANONYMIZE_RECEIPT_KEY");
     let ran = finish(no_key.spawn().unwrap()).await;
     assert_eq!(ran.code, Some(2));
-    assert!(
-        ran.stderr
-            .contains("run needs a receipt key: set ANONYMIZE_RECEIPT_KEY"),
-        "{}",
-        ran.stderr
+    says(
+        &ran.stderr,
+        "run needs a receipt key: set ANONYMIZE_RECEIPT_KEY",
     );
     assert_eq!(world.writes(), 0);
 
     // --skip-invalid: the bad lines are left out, the rest is erased.
-    let ran = run(
-        &world,
-        &[
-            "run",
-            "--input",
-            &input,
-            "--receipts",
-            &receipts,
-            "--skip-invalid",
-        ],
-    )
-    .await;
+    let ran = run(&world, &skipping).await;
     assert_eq!(ran.code, Some(0), "{}\n{}", ran.stdout, ran.stderr);
     assert_eq!(read_receipts(&world.receipts()).len(), 90);
 
@@ -533,43 +508,24 @@ async fn plan_reads_only_and_run_refuses_bad_input_or_no_key() {
     )
     .await;
     assert_eq!(found.code, Some(0), "{}\n{}", found.stdout, found.stderr);
-    assert!(
-        found.stdout.contains("guardhouse   erased: anonymized"),
-        "{}",
-        found.stdout
-    );
-    assert!(
-        found.stdout.contains("learning360  erased: not_found"),
-        "{}",
-        found.stdout
-    );
+    says(&found.stdout, "guardhouse   erased: anonymized");
+    says(&found.stdout, "learning360  erased: not_found");
     let mut keyless = world.command(&["receipts", "find", "--email", &address, &receipts]);
     keyless.env_remove("ANONYMIZE_RECEIPT_KEY");
     let ran = finish(keyless.spawn().unwrap()).await;
     assert_eq!(ran.code, Some(2));
-    assert!(
-        ran.stderr.contains("needs the receipt key"),
-        "{}",
-        ran.stderr
-    );
+    says(&ran.stderr, "needs the receipt key");
     let mut other_key = world.command(&["receipts", "find", "--email", &address, &receipts]);
     other_key.env("ANONYMIZE_RECEIPT_KEY", "77".repeat(32));
     let ran = finish(other_key.spawn().unwrap()).await;
     assert_eq!(ran.code, Some(2));
-    assert!(
-        ran.stderr.contains("written with another receipt key"),
-        "{}",
-        ran.stderr
-    );
+    says(&ran.stderr, "written with another receipt key");
 
     let summary = run(&world, &["receipts", "summarize", &receipts]).await;
     assert_eq!(summary.code, Some(0));
-    assert!(
-        summary.stdout.contains(
-            "erased everywhere (anonymized or not found at every vendor above): 30 of 30"
-        ),
-        "{}",
-        summary.stdout
+    says(
+        &summary.stdout,
+        "erased everywhere (anonymized or not found at every vendor above): 30 of 30",
     );
     assert_no_personal_data(&world, &[&summary]);
 }
@@ -582,12 +538,7 @@ async fn an_empty_input_does_nothing_and_says_so() {
     let receipts = world.receipts().display().to_string();
     let ran = run(&world, &["run", "--input", &input, "--receipts", &receipts]).await;
     assert_eq!(ran.code, Some(0));
-    assert!(
-        ran.stdout
-            .contains("the input holds no person: nothing to do"),
-        "{}",
-        ran.stdout
-    );
+    says(&ran.stdout, "the input holds no person: nothing to do");
     assert!(!world.receipts().exists());
     assert_eq!(
         world.guardhouse.requests_received() + world.alfabet.requests_received(),
