@@ -83,3 +83,68 @@ pub(crate) fn persons(
         _ => None,
     })))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use anonymize_core::secrecy::SecretString;
+    use futures_util::StreamExt;
+
+    #[tokio::test]
+    async fn repeated_persons_are_bad_lines_and_done_persons_are_counted_and_skipped() {
+        let dir = std::env::temp_dir().join(format!("anonymize-scan-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("p.csv");
+        std::fs::write(
+            &path,
+            "email,alfabet_ref\n\
+             jane@example.com,\n\
+             JANE@Example.com,421-1-0\n\
+             ,421-2-0\n\
+             ,421-2-0\n\
+             bob@example.com,\n\
+             bad@,\n",
+        )
+        .unwrap();
+        let key = ReceiptKey::from_hex(&SecretString::from("ab".repeat(32))).unwrap();
+        let bob = key.person_ref(&Person::from_email(
+            anonymize_core::Email::parse("bob@example.com").unwrap(),
+        ));
+        let mut done = Done::default();
+        let receipt: anonymize_core::Receipt = serde_json::from_value(serde_json::json!({
+            "at": "2026-01-01T00:00:00.000Z", "person": bob.to_string(), "vendor": "alfabet",
+            "lookup": "given", "outcome": "not_found", "elapsed_ms": 1, "library": "0.1.0"
+        }))
+        .unwrap();
+        done.record(&receipt);
+        let mut problems = Vec::new();
+        let scanned = scan(&path, &key, &done, &["alfabet", "guardhouse"], |p| {
+            problems.push(p.to_string());
+        })
+        .unwrap();
+        assert_eq!(
+            problems,
+            [
+                "line 3: the same person as line 2",
+                "line 5: the same person as line 4",
+                "line 7, column email: not a valid e-mail address",
+            ]
+        );
+        assert_eq!((scanned.persons, scanned.bad_lines), (3, 3));
+        assert_eq!(scanned.already_done.get("alfabet"), Some(&1));
+        assert_eq!(scanned.already_done.get("guardhouse"), None);
+        // A vendor's pass leaves out the repeats and what is done there.
+        let repeats = std::sync::Arc::new(scanned.repeats.clone());
+        let at_alfabet: Vec<PersonRef> = persons(&path, key.clone(), repeats, move |r| {
+            done.contains("alfabet", r)
+        })
+        .unwrap()
+        .map(|(r, _)| r)
+        .collect()
+        .await;
+        assert_eq!(at_alfabet.len(), 2);
+        assert!(!at_alfabet.contains(&bob));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
