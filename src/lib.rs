@@ -28,6 +28,11 @@ pub struct AlfabetGuide;
 #[doc = include_str!("../docs/learning360.md")]
 pub struct Learning360Guide;
 
+/// docs/erasure.md
+#[cfg(doctest)]
+#[doc = include_str!("../docs/erasure.md")]
+pub struct ErasureGuide;
+
 /// docs/360learning-migration.md
 #[cfg(doctest)]
 #[doc = include_str!("../docs/360learning-migration.md")]

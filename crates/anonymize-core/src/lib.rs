@@ -10,7 +10,12 @@
 //!   and message;
 //! - the settings every client takes: [`HttpConfig`] (timeouts, body cap, TLS policy, your own
 //!   `reqwest::Client`), [`RetryPolicy`] and [`RateLimit`];
-//! - [`MemoryAnonymizer`], for the unit tests of code that takes an `Arc<dyn Anonymizer>`.
+//! - [`MemoryAnonymizer`], for the unit tests of code that takes an `Arc<dyn Anonymizer>`;
+//! - erasing a *person* at every vendor: a [`Person`] (an e-mail address and/or ids per vendor),
+//!   an [`Eraser`] over `Arc<dyn Anonymizer>`s that [plans](Eraser::plan) (reads only),
+//!   [erases](Eraser::erase) one person or [many](Eraser::erase_many) and [reports](Report) per
+//!   vendor, and a [`Receipt`] per (person, vendor) that names the person only by a keyed hash
+//!   ([`ReceiptKey`]).
 //!
 //! **For authors of a vendor crate**, [`vendor`] holds the building blocks: the HTTP client and
 //! its retry loop, credentials and the token cache, the one parse step ([`vendor::Batch`]), typed
@@ -37,6 +42,7 @@ mod batch;
 pub mod conformance;
 mod email;
 mod env;
+mod erasure;
 mod error;
 mod error_body;
 mod http;
@@ -52,6 +58,10 @@ pub mod vendor;
 
 pub use anonymizer::{Anonymizer, AnonymizerExt, Subject};
 pub use email::Email;
+pub use erasure::{
+    DEFAULT_BATCH_SIZE, DEFAULT_CONCURRENCY, Eraser, LIBRARY_VERSION, Lookup, LookupKind, NextStep,
+    Person, PersonRef, Plan, Receipt, ReceiptKey, Report, VendorPlan, VendorReport, VendorStatus,
+};
 pub use error::{Error, ErrorRecord, Result};
 pub use http::HttpConfig;
 pub use memory::MemoryAnonymizer;

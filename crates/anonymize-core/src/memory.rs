@@ -57,7 +57,9 @@ fn rejected(vendor: &'static str, message: &str) -> Error {
 ///
 /// Known ids are anonymized (once anonymized, again: it is idempotent), unknown ids are
 /// [`Outcome::NotFound`], ids marked with [`with_rejected`](Self::with_rejected) are
-/// [`Outcome::Rejected`], and an empty or blank id is [`Outcome::Invalid`]. Clones share state.
+/// [`Outcome::Rejected`], and an empty or blank id is [`Outcome::Invalid`]. E-mail addresses
+/// resolve to the users not yet anonymized, unless the store is
+/// [`without_email_lookup`](Self::without_email_lookup). Clones share state.
 ///
 /// [`Outcome::NotFound`]: crate::Outcome::NotFound
 /// [`Outcome::Rejected`]: crate::Outcome::Rejected
@@ -75,6 +77,7 @@ struct State {
     anonymized: BTreeSet<String>,
     calls: usize,
     fail_with: Option<Error>,
+    no_lookup: bool,
 }
 
 impl MemoryAnonymizer {
@@ -99,6 +102,13 @@ impl MemoryAnonymizer {
         state.users.entry(id.clone()).or_default();
         state.rejected.insert(id, message.into());
         drop(state);
+        self
+    }
+
+    /// Answer look-ups by e-mail with [`Error::Unsupported`], like a vendor that only takes its
+    /// own ids.
+    pub fn without_email_lookup(self) -> Self {
+        self.state().no_lookup = true;
         self
     }
 
@@ -162,6 +172,12 @@ impl Anonymizer for MemoryAnonymizer {
     async fn resolve_email(&self, email: &Email) -> Result<Option<String>> {
         let mut state = self.state();
         state.calls += 1;
+        if state.no_lookup {
+            return Err(Error::Unsupported {
+                vendor: self.vendor,
+                operation: "looking up a user by e-mail",
+            });
+        }
         if let Some(error) = &state.fail_with {
             return Err(error.clone());
         }

@@ -1,0 +1,480 @@
+//! The receipts file: JSON lines, a header line then one [`Receipt`] per line, appended as each
+//! finishes and synced to disk.
+//!
+//! Line 1: `{"format":"anonymize-receipts","version":1,"key_id":"…","library":"…"}`: the marker
+//! that this is a receipts file, and the id of the key whose hashes name its persons (a file
+//! written with another key would name everyone differently, so it is refused).
+//!
+//! Reading: a last line cut short (the process was killed while writing it) is dropped with a
+//! warning, and cut from the file before anything is appended; any other line that is not a
+//! receipt, or a first line that is not the header, refuses the file, naming the line.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use anonymize_core::{LIBRARY_VERSION, PersonRef, Receipt, ReceiptKey};
+
+/// The format marker of line 1.
+pub(crate) const FORMAT: &str = "anonymize-receipts";
+/// The version of the format this program writes and reads.
+pub(crate) const VERSION: u32 = 1;
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Header {
+    format: String,
+    version: u32,
+    key_id: String,
+    library: String,
+}
+
+/// Why a receipts file cannot be used.
+#[derive(Debug)]
+pub(crate) enum ReadError {
+    Io(PathBuf, io::Error),
+    /// Line 1 is not this format's header.
+    NotReceipts(PathBuf),
+    /// A newer format.
+    Version(PathBuf, u32),
+    /// Written with another key than the one given.
+    OtherKey(PathBuf),
+    /// A line (not the last, cut-short one) that is not a receipt.
+    Corrupt(PathBuf, u64),
+}
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReadError::Io(path, e) => write!(f, "cannot read {}: {e}", path.display()),
+            ReadError::NotReceipts(path) => write!(
+                f,
+                "{}, line 1: not a receipts file (no \"{FORMAT}\" header); refusing to add to it",
+                path.display()
+            ),
+            ReadError::Version(path, v) => write!(
+                f,
+                "{}, line 1: receipts format version {v}, this program reads version {VERSION}",
+                path.display()
+            ),
+            ReadError::OtherKey(path) => write!(
+                f,
+                "{}: these receipts were written with another receipt key; with this key they \
+                 name nobody (use the key they were written with, or another receipts file)",
+                path.display()
+            ),
+            ReadError::Corrupt(path, line) => write!(
+                f,
+                "{}, line {line}: not a receipt; the file is damaged (only a last line cut short \
+                 is repaired): restore it or start another receipts file",
+                path.display()
+            ),
+        }
+    }
+}
+
+/// What reading a receipts file found besides the receipts.
+#[derive(Debug)]
+pub(crate) struct Contents {
+    /// The id of the key the file was written with.
+    pub(crate) key_id: String,
+    /// The line number of a last line cut short, dropped.
+    pub(crate) torn: Option<u64>,
+    /// How many bytes of the file are whole lines.
+    good_len: u64,
+    /// The last line is whole but lacks its newline.
+    needs_newline: bool,
+}
+
+impl Contents {
+    /// The warning about a dropped last line, if there is one.
+    pub(crate) fn warning(&self, path: &Path) -> Option<String> {
+        self.torn.map(|line| {
+            format!(
+                "warning: {}, line {line}: the last line was cut short (the run that wrote it was \
+                 killed); it is dropped, and that person is done again at that vendor",
+                path.display()
+            )
+        })
+    }
+}
+
+/// Read the receipts file at `path`, calling `each` with every receipt and its line number. With
+/// `key`, a file written with another key is refused.
+pub(crate) fn read(
+    path: &Path,
+    key: Option<&ReceiptKey>,
+    mut each: impl FnMut(u64, Receipt),
+) -> Result<Contents, ReadError> {
+    let io = |e| ReadError::Io(path.to_owned(), e);
+    let mut reader = BufReader::new(File::open(path).map_err(io)?);
+    let mut buf = Vec::new();
+    let mut offset = 0u64;
+    let mut line = 0u64;
+    let mut key_id = None;
+    loop {
+        buf.clear();
+        let n = reader.read_until(b'\n', &mut buf).map_err(io)?;
+        if n == 0 {
+            break;
+        }
+        line += 1;
+        let whole = buf.last() == Some(&b'\n');
+        let text = trim_newline(&buf);
+        if line == 1 {
+            let header: Header = match serde_json::from_slice(text) {
+                Ok(h) => h,
+                Err(_) if !whole && header_prefix(text) => {
+                    // Killed while writing the header: the file holds nothing yet.
+                    return Ok(Contents {
+                        key_id: String::new(),
+                        torn: Some(1),
+                        good_len: 0,
+                        needs_newline: false,
+                    });
+                }
+                Err(_) => return Err(ReadError::NotReceipts(path.to_owned())),
+            };
+            if header.format != FORMAT {
+                return Err(ReadError::NotReceipts(path.to_owned()));
+            }
+            if header.version != VERSION {
+                return Err(ReadError::Version(path.to_owned(), header.version));
+            }
+            if key.is_some_and(|k| k.id() != header.key_id) {
+                return Err(ReadError::OtherKey(path.to_owned()));
+            }
+            key_id = Some(header.key_id);
+        } else {
+            match serde_json::from_slice::<Receipt>(text) {
+                Ok(receipt) => each(line, receipt),
+                // The last line, cut short: what a kill during a write leaves.
+                Err(_) if !whole => {
+                    return Ok(Contents {
+                        key_id: key_id.unwrap_or_default(),
+                        torn: Some(line),
+                        good_len: offset,
+                        needs_newline: false,
+                    });
+                }
+                Err(_) => return Err(ReadError::Corrupt(path.to_owned(), line)),
+            }
+        }
+        offset += n as u64;
+        if !whole {
+            return Ok(Contents {
+                key_id: key_id.unwrap_or_default(),
+                torn: None,
+                good_len: offset,
+                needs_newline: true,
+            });
+        }
+    }
+    match key_id {
+        Some(key_id) => Ok(Contents {
+            key_id,
+            torn: None,
+            good_len: offset,
+            needs_newline: false,
+        }),
+        // An empty file: nothing written yet.
+        None => Ok(Contents {
+            key_id: String::new(),
+            torn: None,
+            good_len: 0,
+            needs_newline: false,
+        }),
+    }
+}
+
+fn trim_newline(buf: &[u8]) -> &[u8] {
+    let buf = buf.strip_suffix(b"\n").unwrap_or(buf);
+    buf.strip_suffix(b"\r").unwrap_or(buf)
+}
+
+/// Whether `text` is the start of a header this program writes (or begins with one).
+fn header_prefix(text: &[u8]) -> bool {
+    let start = format!("{{\"format\":\"{FORMAT}\"");
+    start.as_bytes().starts_with(text) || text.starts_with(start.as_bytes())
+}
+
+/// A person's place in the in-memory sets: the first 16 bytes of their reference (a collision
+/// needs about 2^64 persons).
+pub(crate) fn short(person: &PersonRef) -> u128 {
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&person.as_bytes()[..16]);
+    u128::from_be_bytes(bytes)
+}
+
+/// The persons done at each vendor, by their latest receipt there.
+#[derive(Debug, Default)]
+pub(crate) struct Done {
+    by_vendor: HashMap<String, HashSet<u128>>,
+}
+
+impl Done {
+    /// Account for one more receipt (later receipts replace earlier ones).
+    pub(crate) fn record(&mut self, receipt: &Receipt) {
+        let set = self.by_vendor.entry(receipt.vendor.clone()).or_default();
+        if receipt.is_done() {
+            set.insert(short(&receipt.person));
+        } else {
+            set.remove(&short(&receipt.person));
+        }
+    }
+
+    /// Whether `person` is done at `vendor`.
+    pub(crate) fn contains(&self, vendor: &str, person: &PersonRef) -> bool {
+        self.by_vendor
+            .get(vendor)
+            .is_some_and(|s| s.contains(&short(person)))
+    }
+}
+
+/// Appends receipts, each batch written in one piece and synced before the next.
+pub(crate) struct Writer {
+    file: File,
+}
+
+impl Writer {
+    /// Open `path` to append after what [`read`] found there (`None`: a new or empty file, which
+    /// gets the header first). A cut-short last line is cut off first.
+    pub(crate) fn open(
+        path: &Path,
+        key: &ReceiptKey,
+        found: Option<&Contents>,
+    ) -> io::Result<Self> {
+        let mut options = OpenOptions::new();
+        options.read(true).write(true).create(true);
+        #[cfg(unix)]
+        {
+            // Vendor ids are pseudonymous personal data: the file is its owner's alone.
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let file = options.open(path)?;
+        let good_len = found.map_or(0, |c| c.good_len);
+        file.set_len(good_len)?;
+        let mut writer = Self { file };
+        writer.seek_end()?;
+        if good_len == 0 {
+            let header = Header {
+                format: FORMAT.to_owned(),
+                version: VERSION,
+                key_id: key.id(),
+                library: LIBRARY_VERSION.to_owned(),
+            };
+            let line = serde_json::to_string(&header).map_err(io::Error::other)?;
+            writer.append(&format!("{line}\n"))?;
+            sync_parent(path)?;
+        } else if found.is_some_and(|c| c.needs_newline) {
+            writer.append("\n")?;
+        }
+        Ok(writer)
+    }
+
+    fn seek_end(&mut self) -> io::Result<()> {
+        use std::io::Seek;
+        self.file.seek(io::SeekFrom::End(0)).map(|_| ())
+    }
+
+    /// Write `lines` (whole lines) in one piece, then wait until they are on disk.
+    pub(crate) fn append(&mut self, lines: &str) -> io::Result<()> {
+        self.file.write_all(lines.as_bytes())?;
+        self.file.sync_data()
+    }
+}
+
+/// Make a new file's name durable too.
+fn sync_parent(path: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        let parent = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        File::open(parent)?.sync_all()?;
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use anonymize_core::secrecy::SecretString;
+    use anonymize_core::{Email, Lookup, Outcome, Person, VendorReport, VendorStatus};
+    use std::time::Duration;
+
+    pub(crate) fn key(byte: &str) -> ReceiptKey {
+        ReceiptKey::from_hex(&SecretString::from(byte.repeat(32))).unwrap()
+    }
+
+    fn receipt(key: &ReceiptKey, n: usize, outcome: Outcome) -> Receipt {
+        let person = Person::from_email(Email::parse(&format!("p{n}@example.com")).unwrap());
+        let report = VendorReport::new(
+            "acme",
+            Lookup::Resolved(n.to_string()),
+            VendorStatus::Finished(outcome),
+            Duration::from_millis(3),
+        );
+        Receipt::new(key, &person, &report)
+    }
+
+    fn line(r: &Receipt) -> String {
+        format!("{}\n", serde_json::to_string(r).unwrap())
+    }
+
+    struct Dir(PathBuf);
+    impl Dir {
+        fn new(name: &str) -> Self {
+            let d = std::env::temp_dir()
+                .join(format!("anonymize-receipts-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&d);
+            std::fs::create_dir_all(&d).unwrap();
+            Self(d)
+        }
+    }
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn read_all(path: &Path, key: &ReceiptKey) -> Result<(Contents, Vec<Receipt>), ReadError> {
+        let mut all = Vec::new();
+        read(path, Some(key), |_, r| all.push(r)).map(|c| (c, all))
+    }
+
+    #[test]
+    fn written_receipts_read_back_and_the_latest_wins() {
+        let dir = Dir::new("roundtrip");
+        let path = dir.0.join("r.jsonl");
+        let k = key("01");
+        let failed = Outcome::Failed(anonymize_core::Error::invalid_input("x"));
+        let mut w = Writer::open(&path, &k, None).unwrap();
+        w.append(
+            &(line(&receipt(&k, 1, failed.clone())) + &line(&receipt(&k, 2, Outcome::NotFound))),
+        )
+        .unwrap();
+        w.append(&line(&receipt(&k, 1, Outcome::NotFound))).unwrap();
+        drop(w);
+        let (contents, all) = read_all(&path, &k).unwrap();
+        assert_eq!(all.len(), 3);
+        assert!(contents.torn.is_none());
+        let mut done = Done::default();
+        all.iter().for_each(|r| done.record(r));
+        assert!(done.contains("acme", &all[0].person) && done.contains("acme", &all[1].person));
+        // A later receipt that is not done replaces an earlier one that was.
+        done.record(&receipt(&k, 2, failed));
+        assert!(!done.contains("acme", &all[1].person));
+        assert!(!done.contains("other", &all[0].person));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn a_torn_last_line_is_dropped_with_a_warning_and_cut_before_appending() {
+        let dir = Dir::new("torn");
+        let path = dir.0.join("r.jsonl");
+        let k = key("02");
+        let mut w = Writer::open(&path, &k, None).unwrap();
+        w.append(&line(&receipt(&k, 1, Outcome::NotFound))).unwrap();
+        let whole = line(&receipt(&k, 2, Outcome::NotFound));
+        w.append(&whole[..whole.len() / 2]).unwrap();
+        drop(w);
+        let (contents, all) = read_all(&path, &k).unwrap();
+        assert_eq!(all.len(), 1);
+        assert_eq!(contents.torn, Some(3));
+        let warning = contents.warning(&path).unwrap();
+        assert!(
+            warning.contains("line 3") && warning.contains("cut short"),
+            "{warning}"
+        );
+        // Appending after a repair gives whole lines only.
+        let mut w = Writer::open(&path, &k, Some(&contents)).unwrap();
+        w.append(&whole).unwrap();
+        drop(w);
+        let (contents, all) = read_all(&path, &k).unwrap();
+        assert_eq!((all.len(), contents.torn), (2, None));
+
+        // A whole last receipt without its newline is kept, and the next one starts a new line.
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, text.trim_end()).unwrap();
+        let (contents, all) = read_all(&path, &k).unwrap();
+        assert_eq!((all.len(), contents.torn), (2, None));
+        Writer::open(&path, &k, Some(&contents))
+            .unwrap()
+            .append(&whole)
+            .unwrap();
+        assert_eq!(read_all(&path, &k).unwrap().1.len(), 3);
+
+        // Killed while writing the header: nothing is lost, the header is written again.
+        std::fs::write(&path, "{\"format\":\"anonym").unwrap();
+        let (contents, all) = read_all(&path, &k).unwrap();
+        assert_eq!((all.len(), contents.torn), (0, Some(1)));
+        Writer::open(&path, &k, Some(&contents)).unwrap();
+        assert!(read_all(&path, &k).unwrap().0.torn.is_none());
+    }
+
+    #[test]
+    fn damage_elsewhere_foreign_files_and_other_keys_are_refused_by_line() {
+        let dir = Dir::new("corrupt");
+        let path = dir.0.join("r.jsonl");
+        let k = key("03");
+        let mut w = Writer::open(&path, &k, None).unwrap();
+        let good = line(&receipt(&k, 1, Outcome::NotFound));
+        w.append(&good).unwrap();
+        w.append("{\"at\":\"2026\n").unwrap();
+        w.append(&good).unwrap();
+        drop(w);
+        let err = read_all(&path, &k).err().unwrap();
+        assert!(matches!(err, ReadError::Corrupt(_, 3)), "{err:?}");
+        assert!(err.to_string().contains("line 3: not a receipt"), "{err}");
+
+        // A whole last line that is not a receipt is damage, not a cut.
+        std::fs::write(&path, format!("{}{}not json\n", header_line(&k), good)).unwrap();
+        assert!(matches!(read_all(&path, &k), Err(ReadError::Corrupt(_, 3))));
+
+        for foreign in ["email\njane@example.com\n", "{\"format\":\"other\"}\n", "x"] {
+            std::fs::write(&path, foreign).unwrap();
+            let err = read_all(&path, &k).err().unwrap();
+            assert!(
+                matches!(err, ReadError::NotReceipts(_)),
+                "{foreign:?}: {err:?}"
+            );
+            assert!(
+                err.to_string().contains("line 1: not a receipts file"),
+                "{err}"
+            );
+            assert!(!err.to_string().contains("jane"));
+        }
+        std::fs::write(
+            &path,
+            header_line(&k).replace("\"version\":1", "\"version\":2"),
+        )
+        .unwrap();
+        assert!(matches!(read_all(&path, &k), Err(ReadError::Version(_, 2))));
+
+        std::fs::write(&path, format!("{}{}", header_line(&k), good)).unwrap();
+        let other = key("04");
+        let err = read_all(&path, &other).err().unwrap();
+        assert!(matches!(err, ReadError::OtherKey(_)), "{err:?}");
+        // Without a key (summarize), the file reads.
+        assert!(read(&path, None, |_, _| {}).is_ok());
+    }
+
+    fn header_line(k: &ReceiptKey) -> String {
+        format!(
+            "{{\"format\":\"{FORMAT}\",\"version\":1,\"key_id\":\"{}\",\"library\":\"x\"}}\n",
+            k.id()
+        )
+    }
+}

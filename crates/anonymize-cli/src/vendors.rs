@@ -1,0 +1,164 @@
+//! The vendors the command knows: their input column, their id type, their environment
+//! variables, and which of them are configured.
+
+use std::sync::Arc;
+
+use anonymize_core::{Anonymizer, Error, Result};
+
+/// Reads an environment variable by name (the process environment, or a map in tests).
+pub(crate) type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// One vendor the command can erase at.
+pub(crate) struct Spec {
+    /// The vendor's name (`Anonymizer::vendor`).
+    pub(crate) name: &'static str,
+    /// The input column (CSV) or field (JSON lines) with the person's id there.
+    pub(crate) column: &'static str,
+    /// Every environment variable its `from_env` reads: none set means "not configured".
+    pub(crate) variables: &'static [&'static str],
+    /// Parse an id, giving it back in the vendor's canonical form; the error never repeats it.
+    pub(crate) parse_id: fn(&str) -> Result<String>,
+    /// Build the client from the environment.
+    build: fn(Env<'_>) -> Result<Arc<dyn Anonymizer>>,
+}
+
+/// The three vendors, in the order the command reports them.
+pub(crate) const SPECS: [Spec; 3] = [
+    Spec {
+        name: guardhouse_client::VENDOR,
+        column: "guardhouse_id",
+        variables: &[
+            "GUARDHOUSE_URL",
+            "GUARDHOUSE_CLIENT_ID",
+            "GUARDHOUSE_CLIENT_SECRET",
+            "GUARDHOUSE_TOKEN",
+            "GUARDHOUSE_API_URL",
+            "GUARDHOUSE_AUDIENCE",
+        ],
+        parse_id: |s| Ok(s.parse::<guardhouse_client::UserId>()?.to_string()),
+        build: |env| {
+            Ok(Arc::new(
+                guardhouse_client::GuardhouseClient::from_env_with(env)?.build()?,
+            ))
+        },
+    },
+    Spec {
+        name: alfabet_client::VENDOR,
+        column: "alfabet_ref",
+        variables: &[
+            "ALFABET_URL",
+            "ALFABET_USERNAME",
+            "ALFABET_PASSWORD",
+            "ALFABET_TOKEN",
+            "ALFABET_BATCH_SIZE",
+        ],
+        parse_id: |s| Ok(s.parse::<alfabet_client::RefStr>()?.to_string()),
+        build: |env| {
+            Ok(Arc::new(
+                alfabet_client::AlfabetClient::from_env_with(env)?.build()?,
+            ))
+        },
+    },
+    Spec {
+        name: learning360_client::VENDOR,
+        column: "learning360_id",
+        variables: &[
+            "LEARNING360_URL",
+            "LEARNING360_CLIENT_ID",
+            "LEARNING360_CLIENT_SECRET",
+        ],
+        parse_id: |s| Ok(s.parse::<learning360_client::UserId>()?.to_string()),
+        build: |env| {
+            Ok(Arc::new(
+                learning360_client::Learning360Client::from_env_with(env)?.build()?,
+            ))
+        },
+    },
+];
+
+/// The spec of the vendor with this column.
+pub(crate) fn by_column(column: &str) -> Option<&'static Spec> {
+    SPECS.iter().find(|s| s.column == column)
+}
+
+/// The vendors to erase at, and the ones left out because nothing configures them.
+pub(crate) struct Vendors {
+    pub(crate) active: Vec<Arc<dyn Anonymizer>>,
+    pub(crate) skipped: Vec<&'static Spec>,
+}
+
+impl Vendors {
+    /// Each vendor from its environment variables: none set, it is skipped; some set, its
+    /// client must build, or the error names the vendor and what is wrong (never a value).
+    pub(crate) fn from_env(env: Env<'_>) -> Result<Self> {
+        let mut vendors = Self {
+            active: Vec::new(),
+            skipped: Vec::new(),
+        };
+        for spec in &SPECS {
+            let configured = spec
+                .variables
+                .iter()
+                .any(|v| env(v).is_some_and(|value| !value.trim().is_empty()));
+            if !configured {
+                vendors.skipped.push(spec);
+                continue;
+            }
+            let client = (spec.build)(env)
+                .map_err(|e| Error::configuration(format!("{}: {e}", spec.name)))?;
+            vendors.active.push(client);
+        }
+        Ok(vendors)
+    }
+
+    /// The names of the active vendors, in order.
+    pub(crate) fn names(&self) -> Vec<&'static str> {
+        self.active.iter().map(|v| v.vendor()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn unconfigured_vendors_are_skipped_and_half_configured_ones_refused() {
+        let env = HashMap::from([
+            ("ALFABET_URL", "https://host/AlfabetAPIServer"),
+            ("ALFABET_TOKEN", "tok-S3cret"),
+            ("GUARDHOUSE_URL", " "),
+        ]);
+        let vendors = Vendors::from_env(&|n| env.get(n).map(|v| v.to_string())).unwrap();
+        assert_eq!(vendors.names(), ["alfabet"]);
+        let skipped: Vec<_> = vendors.skipped.iter().map(|s| s.name).collect();
+        assert_eq!(skipped, ["guardhouse", "learning360"]);
+
+        let env = HashMap::from([
+            ("LEARNING360_URL", "https://app.360learning.com"),
+            ("LEARNING360_CLIENT_SECRET", "s3cret-Value"),
+        ]);
+        let err = Vendors::from_env(&|n| env.get(n).map(|v| v.to_string()))
+            .err()
+            .unwrap();
+        let text = err.to_string();
+        assert!(
+            text.contains("learning360") && text.contains("LEARNING360_CLIENT_ID"),
+            "{text}"
+        );
+        assert!(!text.contains("s3cret-Value"), "{text}");
+    }
+
+    #[test]
+    fn ids_are_checked_and_canonical() {
+        let [g, a, l] = &SPECS;
+        assert_eq!((g.parse_id)("101").unwrap(), "101");
+        assert!((g.parse_id)("0").is_err());
+        assert_eq!((a.parse_id)("421-5-0").unwrap(), "421-5-0");
+        assert!((a.parse_id)("jane@example.com").is_err());
+        assert!((l.parse_id)("656000000000000000000001").is_ok());
+        let err = (l.parse_id)("jane@example.com").unwrap_err();
+        assert!(!err.to_string().contains("jane"), "{err}");
+    }
+}

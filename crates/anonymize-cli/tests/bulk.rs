@@ -1,0 +1,567 @@
+//! The `anonymize` binary against the three simulators (in this process, on loopback): killed
+//! mid-run (SIGKILL, then SIGINT) and run again, every person has exactly one final receipt per
+//! vendor, no vendor erased a person twice after a receipt said done, the receipts agree with
+//! the simulators, and nothing the binary writes holds an address, a name or a secret.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use alfabet_client::RefStr;
+use alfabet_client::testkit::Simulator as Alfabet;
+use anonymize_core::secrecy::{ExposeSecret, SecretString};
+use anonymize_core::testkit::Simulated;
+use anonymize_core::{Email, PersonRef, Receipt, ReceiptKey};
+use guardhouse_client::testkit::Simulator as Guardhouse;
+use guardhouse_client::{UserId as GuardhouseId, UserStatus};
+use learning360_client::UserId as Learning360Id;
+use learning360_client::testkit::{NewUser, Simulator as Learning360};
+use tokio::process::Command;
+
+const KEY_HEX: &str = "5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e";
+const FIRST: &str = "Hedwig";
+const LAST: &str = "Quarrington";
+
+/// One seeded person and where the simulators hold them.
+struct Seeded {
+    email: String,
+    guardhouse: Option<GuardhouseId>,
+    alfabet: RefStr,
+    learning360: Option<Learning360Id>,
+}
+
+/// The three simulators, the persons, and a directory for the files.
+struct World {
+    guardhouse: Guardhouse,
+    alfabet: Alfabet,
+    learning360: Learning360,
+    persons: Vec<Seeded>,
+    dir: PathBuf,
+}
+
+impl World {
+    /// `n` persons: every one at Alfabet (by REFSTR in the input), all but every tenth at
+    /// Guardhouse (found by address), every 24th at 360Learning (found by address). 360Learning
+    /// holds few on purpose: its client keeps to the vendor's 10 writes per second (two per
+    /// user), and the test should take seconds.
+    async fn new(name: &str, n: usize) -> Self {
+        let guardhouse = Guardhouse::start().await;
+        let alfabet = Alfabet::start().await;
+        let learning360 = Learning360::start().await;
+        // The client keeps to the vendor's limits by itself; the simulator's own 429s would be
+        // logged as requests without erasing anyone and blur the count of erasures per user
+        // (the first run's writes still count in its sliding second when the rerun starts).
+        learning360.set_rate_limits(None, None);
+        let persons = (0..n)
+            .map(|i| {
+                let email = format!(
+                    "{}.{}{i}@example.com",
+                    FIRST.to_lowercase(),
+                    LAST.to_lowercase()
+                );
+                let first = format!("{FIRST}{i}");
+                let last = format!("{LAST}{i}");
+                Seeded {
+                    guardhouse: (i % 10 != 0)
+                        .then(|| guardhouse.add_user(&email, &first, &last, UserStatus::Active)),
+                    alfabet: alfabet.add_user(format!("{first} {last}"), &email),
+                    learning360: (i % 24 == 0)
+                        .then(|| learning360.add(NewUser::new(&email).names(&first, &last))),
+                    email,
+                }
+            })
+            .collect();
+        let dir = std::env::temp_dir().join(format!("anonymize-cli-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let world = Self {
+            guardhouse,
+            alfabet,
+            learning360,
+            persons,
+            dir,
+        };
+        let mut csv = String::from("email,alfabet_ref\n");
+        for p in &world.persons {
+            csv.push_str(&format!("{},{}\n", p.email.to_uppercase(), p.alfabet));
+        }
+        std::fs::write(world.input(), csv).unwrap();
+        world
+    }
+
+    fn input(&self) -> PathBuf {
+        self.dir.join("people.csv")
+    }
+
+    fn receipts(&self) -> PathBuf {
+        self.dir.join("receipts.jsonl")
+    }
+
+    fn secrets(&self) -> Vec<String> {
+        vec![
+            KEY_HEX.to_owned(),
+            self.guardhouse.client_secret().expose_secret().to_owned(),
+            alfabet_client::testkit::PASSWORD.to_owned(),
+            self.learning360.client_secret().expose_secret().to_owned(),
+        ]
+    }
+
+    /// The binary with this world's vendors in its environment, and nothing else of ours.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_anonymize"));
+        cmd.args(args)
+            .env_clear()
+            .env("GUARDHOUSE_URL", self.guardhouse.url().as_str())
+            .env("GUARDHOUSE_CLIENT_ID", self.guardhouse.client_id())
+            .env(
+                "GUARDHOUSE_CLIENT_SECRET",
+                self.guardhouse.client_secret().expose_secret(),
+            )
+            .env("ALFABET_URL", self.alfabet.url().as_str())
+            .env("ALFABET_USERNAME", alfabet_client::testkit::USERNAME)
+            .env("ALFABET_PASSWORD", alfabet_client::testkit::PASSWORD)
+            .env("LEARNING360_URL", self.learning360.url().as_str())
+            .env(
+                "LEARNING360_CLIENT_ID",
+                learning360_client::testkit::CLIENT_ID,
+            )
+            .env(
+                "LEARNING360_CLIENT_SECRET",
+                self.learning360.client_secret().expose_secret(),
+            )
+            .env("ANONYMIZE_RECEIPT_KEY", KEY_HEX)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        cmd
+    }
+
+    fn run_args(&self) -> Vec<String> {
+        vec![
+            "run".into(),
+            "--input".into(),
+            self.input().display().to_string(),
+            "--receipts".into(),
+            self.receipts().display().to_string(),
+            "--batch-size".into(),
+            "5".into(),
+            "--concurrency".into(),
+            "2".into(),
+            "--progress-every".into(),
+            "0.05".into(),
+        ]
+    }
+
+    /// Writes (erasures) each simulator received so far.
+    fn writes(&self) -> usize {
+        let count = |log: Vec<anonymize_core::testkit::RecordedRequest>| {
+            log.iter()
+                .filter(|r| r.method != "GET" && !r.path.contains("token"))
+                .count()
+        };
+        count(self.guardhouse.requests())
+            + count(self.alfabet.requests())
+            + count(self.learning360.requests())
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// What a finished process said.
+struct Ran {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+async fn finish(child: tokio::process::Child) -> Ran {
+    let out = tokio::time::timeout(Duration::from_secs(120), child.wait_with_output())
+        .await
+        .expect("the binary finishes")
+        .unwrap();
+    Ran {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+async fn run(world: &World, args: &[&str]) -> Ran {
+    finish(world.command(args).spawn().unwrap()).await
+}
+
+fn receipt_lines(path: &Path) -> usize {
+    std::fs::read_to_string(path)
+        .map(|t| t.lines().count().saturating_sub(1))
+        .unwrap_or(0)
+}
+
+/// Start a run and stop it with `signal` once `at_least` receipts are in the file.
+async fn interrupted_run(world: &World, signal: &str, at_least: usize) -> Ran {
+    let args = world.run_args();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut child = world.command(&args).spawn().unwrap();
+    let started = Instant::now();
+    while receipt_lines(&world.receipts()) < at_least {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no receipt appeared"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let pid = child.id().expect("still running").to_string();
+    let status = std::process::Command::new("kill")
+        .args([signal, &pid])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let _ = &mut child;
+    finish(child).await
+}
+
+/// `text` (a command's output) says `expected`.
+fn says(text: &str, expected: &str) {
+    assert!(text.contains(expected), "expected {expected:?} in:\n{text}");
+}
+
+/// Every receipt in the file, in order.
+fn read_receipts(path: &Path) -> Vec<Receipt> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    let header: serde_json::Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+    assert_eq!(header["format"], "anonymize-receipts");
+    lines.map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+fn key() -> ReceiptKey {
+    ReceiptKey::from_hex(&SecretString::from(KEY_HEX)).unwrap()
+}
+
+/// How many erasure requests each simulator received per user.
+fn erasures(world: &World) -> HashMap<(&'static str, String), usize> {
+    let mut counts = HashMap::new();
+    for r in world.guardhouse.requests() {
+        if r.method == "PUT" && r.path.ends_with("/personal-data") {
+            let id = r.path.split('/').nth(4).unwrap().to_owned();
+            *counts.entry(("guardhouse", id)).or_default() += 1;
+        }
+    }
+    for refs in world.alfabet.anonymize_requests() {
+        for r in refs {
+            *counts.entry(("alfabet", r)).or_default() += 1;
+        }
+    }
+    for r in world.learning360.requests() {
+        if r.method == "PUT" && r.path.ends_with("/pseudonymize") {
+            let id = r.path.split('/').nth(4).unwrap().to_owned();
+            *counts.entry(("learning360", id)).or_default() += 1;
+        }
+    }
+    counts
+}
+
+/// The checks after a run was stopped (its receipts are the file's first `first_run` lines)
+/// and run again to the end.
+fn check_after_resume(world: &World, first_run: usize, outputs: &[&Ran]) {
+    let all = read_receipts(&world.receipts());
+    let key = key();
+    let by_person: HashMap<PersonRef, &Seeded> = world
+        .persons
+        .iter()
+        .map(|p| (key.email_ref(&Email::parse(&p.email).unwrap()), p))
+        .collect();
+    let mut per: BTreeMap<(String, String), Vec<(usize, &Receipt)>> = BTreeMap::new();
+    for (i, r) in all.iter().enumerate() {
+        let seeded = by_person
+            .get(&r.person)
+            .expect("every receipt names a seeded person");
+        per.entry((seeded.email.clone(), r.vendor.clone()))
+            .or_default()
+            .push((i, r));
+    }
+    let erasures = erasures(world);
+    for p in &world.persons {
+        for vendor in ["guardhouse", "alfabet", "learning360"] {
+            let list = per
+                .get(&(p.email.clone(), vendor.to_owned()))
+                .unwrap_or_else(|| panic!("no receipt for a person at {vendor}"));
+            // Exactly one final receipt: one done receipt, and it is the latest.
+            let done: Vec<_> = list.iter().filter(|(_, r)| r.is_done()).collect();
+            assert_eq!(done.len(), 1, "{vendor}: {list:?}");
+            let (last_line, last) = list.last().unwrap();
+            assert!(last.is_done(), "{vendor}: {last:?}");
+            // No second erasure once a receipt said done (in the stopped run).
+            let erased_id = match vendor {
+                "guardhouse" => p.guardhouse.map(|id| id.to_string()),
+                "alfabet" => Some(p.alfabet.to_string()),
+                _ => p.learning360.map(|id| id.to_string()),
+            };
+            let sent = erased_id
+                .as_ref()
+                .and_then(|id| erasures.get(&(vendor, id.clone())))
+                .copied()
+                .unwrap_or(0);
+            if *last_line < first_run && erased_id.is_some() {
+                assert_eq!(
+                    sent, 1,
+                    "{vendor}: receipted done in the first run, erased {sent} times"
+                );
+            }
+            // The receipts agree with the vendor's state.
+            match vendor {
+                "guardhouse" => match p.guardhouse {
+                    Some(id) => {
+                        let user = world.guardhouse.user(id).unwrap();
+                        assert_eq!(user.status, UserStatus::Archived);
+                        assert_eq!(sent, 1, "an address is found, hence erased, once");
+                        // Resolved and anonymized, or (its receipt lost with the kill) not found
+                        // by its old address on the rerun.
+                        assert!(["anonymized", "not_found"].contains(&last.status.label()));
+                        if last.status.label() == "anonymized" {
+                            assert_eq!(last.vendor_id.as_deref(), Some(id.to_string().as_str()));
+                        }
+                    }
+                    None => assert_eq!(last.status.label(), "not_found"),
+                },
+                "alfabet" => {
+                    let user = world.alfabet.user(p.alfabet).unwrap();
+                    assert!(user.anonymized);
+                    assert!(sent >= 1);
+                    assert_eq!(last.status.label(), "anonymized");
+                    assert_eq!(
+                        last.vendor_id.as_deref(),
+                        Some(p.alfabet.to_string().as_str())
+                    );
+                }
+                _ => match p.learning360 {
+                    Some(id) => {
+                        let user = world.learning360.user(&id).unwrap();
+                        assert_ne!(user.mail.as_deref(), Some(p.email.as_str()));
+                        assert_eq!(sent, 1);
+                        assert!(["anonymized", "not_found"].contains(&last.status.label()));
+                    }
+                    None => assert_eq!(last.status.label(), "not_found"),
+                },
+            }
+        }
+    }
+    assert_no_personal_data(world, outputs);
+}
+
+/// Nothing the binary wrote (receipts, stdout, stderr) holds an address, a name or a secret.
+fn assert_no_personal_data(world: &World, outputs: &[&Ran]) {
+    let receipts = std::fs::read_to_string(world.receipts()).unwrap_or_default();
+    let mut texts = vec![receipts];
+    for ran in outputs {
+        texts.push(ran.stdout.clone());
+        texts.push(ran.stderr.clone());
+    }
+    let mut forbidden = world.secrets();
+    forbidden.extend([
+        FIRST.to_owned(),
+        LAST.to_owned(),
+        FIRST.to_lowercase(),
+        LAST.to_lowercase(),
+    ]);
+    forbidden.push("@example.com".to_owned());
+    forbidden.push("EXAMPLE.COM".to_owned());
+    for text in &texts {
+        for f in &forbidden {
+            assert!(!text.contains(f.as_str()), "output holds {f:?}:\n{text}");
+        }
+    }
+}
+
+/// Start a run of 240 persons, stop it with `signal` once receipts appear (`stopped` checks how
+/// it ended, before anything else runs), run it again to the end, and check the receipts against
+/// the simulators. Returns the two runs.
+async fn stop_then_resume(
+    name: &str,
+    signal: &str,
+    stopped: impl FnOnce(&World, &Ran),
+) -> (Ran, Ran) {
+    let world = World::new(name, 240).await;
+    let first = interrupted_run(&world, signal, 40).await;
+    stopped(&world, &first);
+    let first_run = read_receipts(&world.receipts()).len();
+    assert!(
+        first_run < 3 * 240,
+        "stopped mid-run ({first_run} receipts)"
+    );
+    let args = world.run_args();
+    let again = run(&world, &args.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    assert_eq!(again.code, Some(0), "{}\n{}", again.stdout, again.stderr);
+    says(&again.stdout, "already done before this run");
+    check_after_resume(&world, first_run, &[&first, &again]);
+    (first, again)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_with_sigkill_then_run_again() {
+    let (_, again) = stop_then_resume("sigkill", "-KILL", |_, killed| {
+        assert_eq!(killed.code, None, "killed by a signal");
+    })
+    .await;
+    // The progress lines say counts, nothing else (checked with every output above).
+    says(&again.stderr, "progress: guardhouse");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interrupted_with_ctrl_c_then_run_again() {
+    let (_, again) = stop_then_resume("sigint", "-INT", |world, stopped| {
+        assert_eq!(
+            stopped.code,
+            Some(130),
+            "{}\n{}",
+            stopped.stdout,
+            stopped.stderr
+        );
+        says(&stopped.stderr, "interrupted: starting nothing new");
+        // The requests in flight finished and their receipts are whole: no cut line.
+        let text = std::fs::read_to_string(world.receipts()).unwrap();
+        assert!(text.ends_with('\n'));
+    })
+    .await;
+    assert!(!again.stderr.contains("cut short"), "{}", again.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_reads_only_and_run_refuses_bad_input_or_no_key() {
+    let world = World::new("plan", 30).await;
+    let input = world.input().display().to_string();
+    let plan = run(&world, &["plan", "--input", &input]).await;
+    assert_eq!(plan.code, Some(0), "{}\n{}", plan.stdout, plan.stderr);
+    assert_eq!(world.writes(), 0, "plan sent a write");
+    // 27 of 30 at Guardhouse by address, all 30 at Alfabet by REFSTR, 2 at 360Learning.
+    for expected in [
+        "guardhouse: run would erase 27 (given or resolved); 3 not found there",
+        "alfabet: run would erase 30 (given or resolved); 0 not found there",
+        "learning360: run would erase 2 (given or resolved); 28 not found there",
+    ] {
+        assert!(
+            plan.stdout.contains(expected),
+            "{expected}\n{}",
+            plan.stdout
+        );
+    }
+
+    // A bad line: plan names it (line, column, reason, never the value); run refuses.
+    let mut csv = std::fs::read_to_string(world.input()).unwrap();
+    csv.push_str("not-an-address,421-1-0\nhedwig@example.com,9-9\n");
+    std::fs::write(world.input(), &csv).unwrap();
+    let plan = run(&world, &["plan", "--input", &input]).await;
+    assert_eq!(plan.code, Some(2));
+    says(
+        &plan.stdout,
+        "line 32, column email: not a valid e-mail address",
+    );
+    says(&plan.stdout, "line 33, column alfabet_ref: ");
+    assert!(!plan.stdout.contains("not-an-address") && !plan.stdout.contains("hedwig@"));
+    let receipts = world.receipts().display().to_string();
+    let refused = run(&world, &["run", "--input", &input, "--receipts", &receipts]).await;
+    assert_eq!(refused.code, Some(2));
+    assert!(
+        refused
+            .stderr
+            .contains("refusing to start: 2 bad input line(s)"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(world.writes(), 0);
+    assert!(!world.receipts().exists());
+
+    // No key: run refuses with what to do, and sends nothing.
+    let skipping = [
+        "run",
+        "--input",
+        &input,
+        "--receipts",
+        &receipts,
+        "--skip-invalid",
+    ];
+    let mut no_key = world.command(&skipping);
+    no_key.env_remove("ANONYMIZE_RECEIPT_KEY");
+    let ran = finish(no_key.spawn().unwrap()).await;
+    assert_eq!(ran.code, Some(2));
+    says(
+        &ran.stderr,
+        "run needs a receipt key: set ANONYMIZE_RECEIPT_KEY",
+    );
+    assert_eq!(world.writes(), 0);
+
+    // --skip-invalid: the bad lines are left out, the rest is erased.
+    let ran = run(&world, &skipping).await;
+    assert_eq!(ran.code, Some(0), "{}\n{}", ran.stdout, ran.stderr);
+    assert_eq!(read_receipts(&world.receipts()).len(), 90);
+
+    // "Did we erase hedwig.quarrington7@…?": with the key, yes, per vendor; without, no answer.
+    let address = world.persons[7].email.clone();
+    let found = run(
+        &world,
+        &["receipts", "find", "--email", &address, &receipts],
+    )
+    .await;
+    assert_eq!(found.code, Some(0), "{}\n{}", found.stdout, found.stderr);
+    says(&found.stdout, "guardhouse   erased: anonymized");
+    says(&found.stdout, "learning360  erased: not_found");
+    let mut keyless = world.command(&["receipts", "find", "--email", &address, &receipts]);
+    keyless.env_remove("ANONYMIZE_RECEIPT_KEY");
+    let ran = finish(keyless.spawn().unwrap()).await;
+    assert_eq!(ran.code, Some(2));
+    says(&ran.stderr, "needs the receipt key");
+    let mut other_key = world.command(&["receipts", "find", "--email", &address, &receipts]);
+    other_key.env("ANONYMIZE_RECEIPT_KEY", "77".repeat(32));
+    let ran = finish(other_key.spawn().unwrap()).await;
+    assert_eq!(ran.code, Some(2));
+    says(&ran.stderr, "written with another receipt key");
+
+    let summary = run(&world, &["receipts", "summarize", &receipts]).await;
+    assert_eq!(summary.code, Some(0));
+    says(
+        &summary.stdout,
+        "erased everywhere (anonymized or not found at every vendor above): 30 of 30",
+    );
+    assert_no_personal_data(&world, &[&summary]);
+}
+
+#[tokio::test]
+async fn an_empty_input_does_nothing_and_says_so() {
+    let world = World::new("empty", 0).await;
+    std::fs::write(world.input(), "email,alfabet_ref\n").unwrap();
+    let input = world.input().display().to_string();
+    let receipts = world.receipts().display().to_string();
+    let ran = run(&world, &["run", "--input", &input, "--receipts", &receipts]).await;
+    assert_eq!(ran.code, Some(0));
+    says(&ran.stdout, "the input holds no person: nothing to do");
+    assert!(!world.receipts().exists());
+    assert_eq!(
+        world.guardhouse.requests_received() + world.alfabet.requests_received(),
+        0
+    );
+}
+
+#[tokio::test]
+async fn the_demo_runs_without_setup() {
+    let out = Command::new(env!("CARGO_BIN_EXE_anonymize"))
+        .arg("demo")
+        .env_clear()
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout
+            .contains("erased everywhere (anonymized or not found at every vendor above): 1 of 5"),
+        "{stdout}"
+    );
+    for name in ["Ada", "Lovelace", "grace@", "linus@"] {
+        assert!(!stdout.contains(name), "{stdout}");
+    }
+}

@@ -1,0 +1,842 @@
+//! [`Eraser`]: one person, or many, at every vendor: look up, then erase.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use futures_util::stream::{self, BoxStream, Stream, StreamExt};
+
+use crate::anonymizer::Anonymizer;
+use crate::email::Email;
+use crate::erasure::person::Person;
+use crate::erasure::plan::{Lookup, Plan, VendorPlan};
+use crate::erasure::report::{Report, VendorReport, VendorStatus};
+use crate::error::{Error, Result};
+use crate::outcome::Outcome;
+
+/// How many batches of persons [`Eraser::erase_at`] works on at once at each vendor, by default.
+pub const DEFAULT_CONCURRENCY: usize = 4;
+
+/// How many persons one batch of [`Eraser::erase_at`] holds, by default: one look-up call
+/// ([`Anonymizer::resolve_emails`]) and one erasure call ([`Anonymizer::anonymize`]) per batch.
+pub const DEFAULT_BATCH_SIZE: usize = 20;
+
+/// Erases persons at a set of vendors: looks each person up at every vendor (reads only), then
+/// erases the ids found (or given).
+///
+/// - One person: [`plan`](Self::plan) says what would be erased where, without erasing;
+///   [`erase`](Self::erase) looks up and erases at every vendor at once and returns a [`Report`];
+///   [`erase_plan`](Self::erase_plan) erases what a plan found.
+/// - Many persons: [`erase_at`](Self::erase_at) runs one vendor over a stream of persons, in
+///   batches, a bounded number at a time; [`erase_many`](Self::erase_many) runs every vendor on
+///   its own stream, so that one vendor's slowness or outage never holds up the others. An error
+///   that stops a vendor (refused credentials) makes that vendor's remaining persons
+///   [`NotAttempted`](VendorStatus::NotAttempted), with the error; the other vendors go on.
+///
+/// Each vendor's own limits (its rate limit, its concurrency, its batch size) stay in its client;
+/// the eraser adds its bounds on top.
+///
+/// ```
+/// use std::sync::Arc;
+/// use anonymize_core::{Anonymizer, Email, Eraser, MemoryAnonymizer, Person};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> anonymize_core::Result<()> {
+/// let acme: Arc<dyn Anonymizer> =
+///     Arc::new(MemoryAnonymizer::new("acme").with_user("42", "jane@example.com"));
+/// let eraser = Eraser::new([acme])?;
+/// let jane = Person::from_email(Email::parse("jane@example.com")?);
+///
+/// let plan = eraser.plan(&jane).await?; // reads only
+/// assert_eq!(plan.to_erase().collect::<Vec<_>>(), [("acme", "42")]);
+///
+/// let report = eraser.erase_plan(&plan).await;
+/// assert!(report.is_erased_everywhere());
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Eraser {
+    vendors: Vec<Arc<dyn Anonymizer>>,
+    concurrency: usize,
+    batch_size: usize,
+}
+
+impl fmt::Debug for Eraser {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Eraser")
+            .field("vendors", &self.vendors().collect::<Vec<_>>())
+            .field("concurrency", &self.concurrency)
+            .field("batch_size", &self.batch_size)
+            .finish()
+    }
+}
+
+impl Eraser {
+    /// An eraser over these vendors. No vendor at all, or two with the same
+    /// [name](Anonymizer::vendor), is an [`Error::Configuration`].
+    pub fn new(vendors: impl IntoIterator<Item = Arc<dyn Anonymizer>>) -> Result<Self> {
+        let vendors: Vec<Arc<dyn Anonymizer>> = vendors.into_iter().collect();
+        if vendors.is_empty() {
+            return Err(Error::configuration("an eraser needs at least one vendor"));
+        }
+        let mut names = HashSet::new();
+        for vendor in &vendors {
+            if !names.insert(vendor.vendor()) {
+                return Err(Error::configuration(format!(
+                    "the vendor {} is given twice",
+                    vendor.vendor()
+                )));
+            }
+        }
+        Ok(Self {
+            vendors,
+            concurrency: DEFAULT_CONCURRENCY,
+            batch_size: DEFAULT_BATCH_SIZE,
+        })
+    }
+
+    /// How many batches each vendor works on at once in a bulk run (default
+    /// [`DEFAULT_CONCURRENCY`]; at least 1). The vendor client's own concurrency and rate limit
+    /// apply within each batch.
+    #[must_use = "with_concurrency returns the changed eraser"]
+    pub fn with_concurrency(mut self, batches: usize) -> Self {
+        self.concurrency = batches.max(1);
+        self
+    }
+
+    /// How many persons one batch of a bulk run holds (default [`DEFAULT_BATCH_SIZE`]; at
+    /// least 1). A batch is the unit of work in flight: its results come back together.
+    #[must_use = "with_batch_size returns the changed eraser"]
+    pub fn with_batch_size(mut self, persons: usize) -> Self {
+        self.batch_size = persons.max(1);
+        self
+    }
+
+    /// The vendors' names, in order.
+    pub fn vendors(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.vendors.iter().map(|v| v.vendor())
+    }
+
+    /// Check that `person` names only vendors of this eraser: an id for another vendor (a typo,
+    /// a vendor left out) is an [`Error::InvalidInput`] naming that vendor. [`plan`](Self::plan)
+    /// and [`erase`](Self::erase) check; the bulk runs use each vendor's own id and leave the
+    /// others alone, so check their persons with this first.
+    pub fn check(&self, person: &Person) -> Result<()> {
+        match person
+            .ids()
+            .find(|(vendor, _)| !self.vendors().any(|known| known == *vendor))
+        {
+            Some((vendor, _)) => Err(Error::invalid_input(format!(
+                "the person has an id for {vendor:?}, which is not one of this eraser's vendors"
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// Look `person` up at every vendor (reads only, all vendors at once) and say what an
+    /// erasure would do there.
+    pub async fn plan(&self, person: &Person) -> Result<Plan> {
+        self.check(person)?;
+        let vendors = futures_util::future::join_all(self.vendors.iter().map(|v| async move {
+            let mut lookups = look_up(v.as_ref(), &[person]).await;
+            VendorPlan {
+                vendor: v.vendor(),
+                lookup: lookups.pop().unwrap_or_else(|| missing_lookup(v.vendor())),
+            }
+        }))
+        .await;
+        Ok(Plan {
+            person: person.clone(),
+            vendors,
+        })
+    }
+
+    /// Erase what `plan` found: the id at each vendor where it has one. Vendors where the plan
+    /// found nothing to erase report why (not found, an id needed, a failed look-up) without a
+    /// request. **Irreversible.**
+    pub async fn erase_plan(&self, plan: &Plan) -> Report {
+        let person = &plan.person;
+        let vendors = futures_util::future::join_all(plan.vendors.iter().map(|planned| {
+            let vendor = self.vendors.iter().find(|v| v.vendor() == planned.vendor);
+            async move {
+                let started = Instant::now();
+                let status = match vendor {
+                    Some(vendor) => {
+                        let (mut statuses, _) =
+                            erase_found(vendor.as_ref(), &[person], &[&planned.lookup]).await;
+                        statuses
+                            .pop()
+                            .unwrap_or_else(|| missing_status(planned.vendor))
+                    }
+                    None => VendorStatus::NotAttempted(Error::configuration(format!(
+                        "the plan names the vendor {}, which is not one of this eraser's",
+                        planned.vendor
+                    ))),
+                };
+                VendorReport {
+                    vendor: planned.vendor,
+                    lookup: planned.lookup.clone(),
+                    status,
+                    elapsed: started.elapsed(),
+                }
+            }
+        }))
+        .await;
+        Report { vendors }
+    }
+
+    /// Look `person` up and erase them at every vendor, all vendors at once. **Irreversible.**
+    ///
+    /// An id given for a vendor is used as is; otherwise the vendor looks the person's e-mail
+    /// address up. The report has one entry per vendor, with how the id was found, the outcome
+    /// and the time taken.
+    pub async fn erase(&self, person: &Person) -> Result<Report> {
+        self.check(person)?;
+        let vendors = futures_util::future::join_all(self.vendors.iter().map(|v| async move {
+            let started = Instant::now();
+            let lookup = look_up(v.as_ref(), &[person])
+                .await
+                .pop()
+                .unwrap_or_else(|| missing_lookup(v.vendor()));
+            let (mut statuses, _) = erase_found(v.as_ref(), &[person], &[&lookup]).await;
+            VendorReport {
+                vendor: v.vendor(),
+                status: statuses.pop().unwrap_or_else(|| missing_status(v.vendor())),
+                lookup,
+                elapsed: started.elapsed(),
+            }
+        }))
+        .await;
+        Ok(Report { vendors })
+    }
+
+    /// Look up many persons at one vendor (reads only): one [`VendorPlan`] per person, with the
+    /// caller's tag `T` (a line number, a key), as each batch finishes, in no particular order.
+    /// Ids the persons have for other vendors are not used.
+    ///
+    /// Unknown `vendor`: an [`Error::InvalidInput`].
+    pub fn plan_at<T, S>(
+        &self,
+        vendor: &str,
+        persons: S,
+    ) -> Result<impl Stream<Item = (T, VendorPlan)> + Send + 'static>
+    where
+        T: Send + 'static,
+        S: Stream<Item = (T, Person)> + Send + 'static,
+    {
+        let vendor = self.vendor(vendor)?;
+        Ok(self.pipeline(vendor, persons, false).map(|(tag, report)| {
+            (
+                tag,
+                VendorPlan {
+                    vendor: report.vendor,
+                    lookup: report.lookup,
+                },
+            )
+        }))
+    }
+
+    /// Erase many persons at one vendor. **Irreversible.**
+    ///
+    /// Persons are taken from `persons` in batches of [`with_batch_size`](Self::with_batch_size),
+    /// at most [`with_concurrency`](Self::with_concurrency) batches at a time; per batch, one
+    /// look-up call for the addresses and one erasure call for the ids. One [`VendorReport`] per
+    /// person comes back with the caller's tag `T`, as its batch finishes, in no particular order.
+    /// The stream reads `persons` only as fast as the vendor works, so memory stays flat however
+    /// long the input is; to stop, end `persons` (batches under way finish).
+    ///
+    /// An error that stops the vendor ([`Error::aborts_batch`]) makes every person of a later
+    /// batch [`NotAttempted`](VendorStatus::NotAttempted) without a request. Ids the persons have
+    /// for other vendors are not used.
+    ///
+    /// Unknown `vendor`: an [`Error::InvalidInput`].
+    pub fn erase_at<T, S>(
+        &self,
+        vendor: &str,
+        persons: S,
+    ) -> Result<impl Stream<Item = (T, VendorReport)> + Send + 'static>
+    where
+        T: Send + 'static,
+        S: Stream<Item = (T, Person)> + Send + 'static,
+    {
+        let vendor = self.vendor(vendor)?;
+        Ok(self.pipeline(vendor, persons, true))
+    }
+
+    /// [`erase_at`](Self::erase_at) at every vendor at once, each on its own stream of persons
+    /// (`persons(vendor)`, e.g. the same file read once per vendor), merged: a slow vendor never
+    /// holds up the others, and none holds more than its batches in memory. **Irreversible.**
+    pub fn erase_many<T, S>(
+        &self,
+        mut persons: impl FnMut(&'static str) -> S,
+    ) -> impl Stream<Item = (T, VendorReport)> + Send + 'static
+    where
+        T: Send + 'static,
+        S: Stream<Item = (T, Person)> + Send + 'static,
+    {
+        stream::select_all(
+            self.vendors
+                .iter()
+                .map(|v| self.pipeline(v.clone(), persons(v.vendor()), true).boxed())
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    fn vendor(&self, name: &str) -> Result<Arc<dyn Anonymizer>> {
+        self.vendors
+            .iter()
+            .find(|v| v.vendor() == name)
+            .cloned()
+            .ok_or_else(|| {
+                Error::invalid_input(format!("{name:?} is not one of this eraser's vendors"))
+            })
+    }
+
+    /// One vendor over a stream of persons: batches, a bounded number in flight, and a stop
+    /// shared by the batches once an error aborts the vendor.
+    fn pipeline<T, S>(
+        &self,
+        vendor: Arc<dyn Anonymizer>,
+        persons: S,
+        erase: bool,
+    ) -> BoxStream<'static, (T, VendorReport)>
+    where
+        T: Send + 'static,
+        S: Stream<Item = (T, Person)> + Send + 'static,
+    {
+        let stopped: Arc<Mutex<Option<Error>>> = Arc::default();
+        persons
+            .ready_chunks(self.batch_size)
+            .map(move |batch| {
+                let vendor = vendor.clone();
+                let stopped = stopped.clone();
+                async move { run_batch(vendor.as_ref(), batch, &stopped, erase).await }
+            })
+            .buffer_unordered(self.concurrency)
+            .flat_map(stream::iter)
+            .boxed()
+    }
+}
+
+/// Look up and (when `erase`) erase one batch at one vendor.
+async fn run_batch<T>(
+    vendor: &dyn Anonymizer,
+    batch: Vec<(T, Person)>,
+    stopped: &Mutex<Option<Error>>,
+    erase: bool,
+) -> Vec<(T, VendorReport)> {
+    let started = Instant::now();
+    let earlier = stopped
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    let persons: Vec<&Person> = batch.iter().map(|(_, p)| p).collect();
+    let lookups = match earlier {
+        Some(error) => vec![Lookup::NotAttempted(error); persons.len()],
+        None => look_up(vendor, &persons).await,
+    };
+    let (statuses, abort) = if erase {
+        let lookups: Vec<&Lookup> = lookups.iter().collect();
+        erase_found(vendor, &persons, &lookups).await
+    } else {
+        let abort = lookups.iter().find_map(|l| match l {
+            Lookup::NotAttempted(e) => Some(e.clone()),
+            _ => None,
+        });
+        // A plan has no status; this one is never read.
+        let placeholder = || VendorStatus::Finished(Outcome::NotFound);
+        (lookups.iter().map(|_| placeholder()).collect(), abort)
+    };
+    if let Some(error) = abort {
+        stopped
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_or_insert(error);
+    }
+    let elapsed = started.elapsed();
+    batch
+        .into_iter()
+        .zip(lookups)
+        .zip(statuses)
+        .map(|(((tag, _), lookup), status)| {
+            (
+                tag,
+                VendorReport {
+                    vendor: vendor.vendor(),
+                    lookup,
+                    status,
+                    elapsed: reported(elapsed),
+                },
+            )
+        })
+        .collect()
+}
+
+/// Elapsed times are reported to the millisecond.
+fn reported(elapsed: Duration) -> Duration {
+    Duration::from_millis(u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// How each person's id at `vendor` is found: the given id, else one look-up call for every
+/// address of the batch, else [`Lookup::NeedsId`].
+async fn look_up(vendor: &dyn Anonymizer, persons: &[&Person]) -> Vec<Lookup> {
+    let name = vendor.vendor();
+    let mut lookups: Vec<Option<Lookup>> = Vec::with_capacity(persons.len());
+    let mut wanted: Vec<(usize, Email)> = Vec::new();
+    for (i, person) in persons.iter().enumerate() {
+        lookups.push(match (person.id(name), person.email()) {
+            (Some(id), _) => Some(Lookup::Given(id.to_owned())),
+            (None, Some(email)) => {
+                wanted.push((i, email.clone()));
+                None
+            }
+            (None, None) => Some(Lookup::NeedsId),
+        });
+    }
+    if !wanted.is_empty() {
+        let emails: Vec<Email> = wanted.iter().map(|(_, e)| e.clone()).collect();
+        let answer = vendor.resolve_emails(&emails).await;
+        for (n, (i, _)) in wanted.iter().enumerate() {
+            lookups[*i] = Some(match &answer {
+                Ok(ids) => match ids.get(n) {
+                    Some(Some(id)) => Lookup::Resolved(id.clone()),
+                    Some(None) => Lookup::NotFound,
+                    None => Lookup::Failed(Error::Protocol {
+                        vendor: name,
+                        operation: "look up users by e-mail",
+                        detail: "the client answered fewer ids than addresses".into(),
+                    }),
+                },
+                Err(Error::Unsupported { .. }) => Lookup::NeedsId,
+                Err(e) if e.aborts_batch() => Lookup::NotAttempted(e.clone()),
+                Err(e) => Lookup::Failed(e.clone()),
+            });
+        }
+    }
+    lookups
+        .into_iter()
+        .map(|l| l.unwrap_or_else(|| missing_lookup(name)))
+        .collect()
+}
+
+/// Erase the ids the look-ups found, in one [`Anonymizer::anonymize`] call, and give every
+/// person a status; the error that stopped the vendor, if one did.
+async fn erase_found(
+    vendor: &dyn Anonymizer,
+    persons: &[&Person],
+    lookups: &[&Lookup],
+) -> (Vec<VendorStatus>, Option<Error>) {
+    let name = vendor.vendor();
+    let mut ids: Vec<String> = Vec::new();
+    let mut seen = HashSet::new();
+    for lookup in lookups {
+        if let Some(id) = lookup.id()
+            && seen.insert(id)
+        {
+            ids.push(id.to_owned());
+        }
+    }
+    let mut results: HashMap<String, VendorStatus> = HashMap::with_capacity(ids.len());
+    let mut abort = lookups.iter().find_map(|l| match l {
+        Lookup::NotAttempted(e) => Some(e.clone()),
+        _ => None,
+    });
+    if !ids.is_empty() {
+        match vendor.anonymize(&ids).await {
+            Ok(outcomes) => {
+                for o in outcomes {
+                    results.insert(o.id, VendorStatus::Finished(o.outcome));
+                }
+            }
+            Err(stopped) => {
+                for o in stopped.completed {
+                    results.insert(o.id, VendorStatus::Finished(o.outcome));
+                }
+                for id in stopped.not_attempted {
+                    results.insert(id, VendorStatus::NotAttempted(stopped.error.clone()));
+                }
+                abort = Some(stopped.error);
+            }
+        }
+    }
+    let statuses = persons
+        .iter()
+        .zip(lookups)
+        .map(|(person, lookup)| match lookup {
+            Lookup::Given(id) | Lookup::Resolved(id) => results
+                .get(id)
+                .cloned()
+                .unwrap_or_else(|| missing_status(name)),
+            Lookup::NotFound => VendorStatus::Finished(Outcome::NotFound),
+            Lookup::NeedsId => VendorStatus::Finished(Outcome::Invalid {
+                reason: needs_id(name, person),
+            }),
+            // A failed look-up sent no erasure: `failed` (run again), never `not_found`, whatever
+            // the look-up's error was.
+            Lookup::Failed(error) => VendorStatus::Finished(Outcome::Failed(error.clone())),
+            Lookup::NotAttempted(error) => VendorStatus::NotAttempted(error.clone()),
+        })
+        .collect();
+    (statuses, abort)
+}
+
+fn needs_id(vendor: &str, person: &Person) -> String {
+    if person.email().is_some() {
+        format!("{vendor} cannot find a person by e-mail address: give the person's {vendor} id")
+    } else {
+        format!("no {vendor} id was given, and the person has no e-mail address")
+    }
+}
+
+/// A vendor client that answered fewer results than asked: a bug in it, never a silent gap.
+fn missing_lookup(vendor: &'static str) -> Lookup {
+    Lookup::Failed(Error::Protocol {
+        vendor,
+        operation: "look up users by e-mail",
+        detail: "the client answered no look-up for this person".into(),
+    })
+}
+
+fn missing_status(vendor: &'static str) -> VendorStatus {
+    VendorStatus::Finished(Outcome::Failed(Error::Protocol {
+        vendor,
+        operation: "anonymize users",
+        detail: "the client answered no outcome for this id".into(),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::erasure::plan::LookupKind;
+    use crate::erasure::report::NextStep;
+    use crate::error::VendorReply;
+    use crate::memory::MemoryAnonymizer;
+    use async_trait::async_trait;
+    use reqwest::StatusCode;
+
+    fn email(s: &str) -> Email {
+        Email::parse(s).unwrap()
+    }
+
+    fn reply(status: StatusCode) -> VendorReply {
+        VendorReply::new("x", "op", status, None, None)
+    }
+
+    /// acme: looks addresses up; zeta: only takes its own ids (like a vendor without a look-up).
+    fn vendors() -> (MemoryAnonymizer, MemoryAnonymizer, Eraser) {
+        let acme = MemoryAnonymizer::new("acme")
+            .with_user("1", "jane@example.com")
+            .with_rejected("2", "the company owner");
+        let zeta = MemoryAnonymizer::new("zeta")
+            .with_user("z1", "jane@example.com")
+            .without_email_lookup();
+        let eraser = Eraser::new([
+            Arc::new(acme.clone()) as Arc<dyn Anonymizer>,
+            Arc::new(zeta.clone()),
+        ])
+        .unwrap();
+        (acme, zeta, eraser)
+    }
+
+    #[test]
+    fn an_eraser_needs_distinct_vendors() {
+        assert!(Eraser::new(Vec::<Arc<dyn Anonymizer>>::new()).is_err());
+        let a: Arc<dyn Anonymizer> = Arc::new(MemoryAnonymizer::new("acme"));
+        let err = Eraser::new([a.clone(), a]).unwrap_err();
+        assert!(err.to_string().contains("acme is given twice"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_plan_says_how_each_id_is_found_and_erases_nothing() {
+        let (acme, zeta, eraser) = vendors();
+        let jane = Person::from_email(email("JANE@example.com"));
+        let plan = eraser.plan(&jane).await.unwrap();
+        let kinds: Vec<_> = plan
+            .vendors()
+            .iter()
+            .map(|v| (v.vendor, v.lookup.kind()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("acme", LookupKind::Resolved),
+                ("zeta", LookupKind::NeedsId)
+            ]
+        );
+        assert_eq!(plan.to_erase().collect::<Vec<_>>(), [("acme", "1")]);
+        assert!(acme.anonymized().is_empty() && zeta.anonymized().is_empty());
+
+        let given = Person::from_email(email("jane@example.com")).with_id("zeta", "z1");
+        let plan = eraser.plan(&given).await.unwrap();
+        assert_eq!(
+            plan.to_erase().collect::<Vec<_>>(),
+            [("acme", "1"), ("zeta", "z1")]
+        );
+        let nobody = Person::from_email(email("nobody@example.com"));
+        let plan = eraser.plan(&nobody).await.unwrap();
+        assert_eq!(plan.vendors()[0].lookup.kind(), LookupKind::NotFound);
+
+        let typo = Person::from_id("acme ", "1");
+        let err = eraser.plan(&typo).await.unwrap_err();
+        assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
+        assert!(err.to_string().contains("\"acme \""), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_report_says_per_vendor_how_and_what_and_what_is_left() {
+        let (acme, zeta, eraser) = vendors();
+        // zeta needs an id: the person is not erased everywhere, and the report says why.
+        let jane = Person::from_email(email("jane@example.com"));
+        let report = eraser.erase(&jane).await.unwrap();
+        assert!(!report.is_erased_everywhere());
+        let got: Vec<_> = report
+            .vendors()
+            .iter()
+            .map(|v| (v.vendor, v.lookup.kind(), v.status.label(), v.vendor_id()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("acme", LookupKind::Resolved, "anonymized", Some("1")),
+                ("zeta", LookupKind::NeedsId, "invalid", None)
+            ]
+        );
+        let left: Vec<_> = report
+            .unfinished()
+            .map(|(v, step)| (v.vendor, step))
+            .collect();
+        assert_eq!(left, [("zeta", NextStep::FixInput)]);
+        assert_eq!(
+            report.vendors()[1].status.to_string(),
+            "invalid zeta cannot find a person by e-mail address: give the person's zeta id"
+        );
+        assert_eq!(acme.anonymized(), ["1"]);
+        assert!(zeta.anonymized().is_empty());
+
+        // With the id: erased everywhere; acme no longer finds the address (already erased).
+        let with_id = jane.clone().with_id("zeta", "z1");
+        let plan = eraser.plan(&with_id).await.unwrap();
+        let report = eraser.erase_plan(&plan).await;
+        assert!(report.is_erased_everywhere(), "{report:?}");
+        assert_eq!(report.vendors()[0].status.label(), "not_found");
+        assert_eq!(report.unfinished().count(), 0);
+
+        // A rejection is for the vendor's side; a person with nothing to go by needs input.
+        let owner = Person::from_id("acme", "2");
+        let report = eraser.erase(&owner).await.unwrap();
+        let left: Vec<_> = report
+            .unfinished()
+            .map(|(v, step)| (v.vendor, step))
+            .collect();
+        assert_eq!(
+            left,
+            [
+                ("acme", NextStep::FixAtVendor),
+                ("zeta", NextStep::FixInput)
+            ]
+        );
+        assert_eq!(
+            report.vendors()[1].status.to_string(),
+            "invalid no zeta id was given, and the person has no e-mail address"
+        );
+    }
+
+    /// Persons 0..n: every third has an acme id, the others an address (`p{i}@example.com`),
+    /// known to acme when even.
+    fn crowd(n: usize) -> (MemoryAnonymizer, Vec<Person>) {
+        let mut acme = MemoryAnonymizer::new("acme");
+        let mut persons = Vec::new();
+        for i in 0..n {
+            acme = acme.with_user(format!("a{i}"), format!("p{i}@example.com"));
+            persons.push(if i % 3 == 0 {
+                Person::from_id("acme", format!("a{i}"))
+            } else if i % 2 == 0 {
+                Person::from_email(email(&format!("p{i}@example.com")))
+            } else {
+                Person::from_email(email(&format!("unknown{i}@example.com")))
+            });
+        }
+        (acme, persons)
+    }
+
+    fn by_vendor(
+        items: &[(usize, VendorReport)],
+        vendor: &str,
+    ) -> std::collections::BTreeMap<usize, &'static str> {
+        items
+            .iter()
+            .filter(|(_, r)| r.vendor == vendor)
+            .map(|(i, r)| (*i, r.status.label()))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn many_persons_one_failing_vendor_and_one_stopped_vendor() {
+        let n = 95;
+        let (acme, persons) = crowd(n);
+        // down: every call fails (503); refused: refuses the credentials (401) from the start.
+        let down = MemoryAnonymizer::new("down");
+        down.fail_with(Error::Server(reply(StatusCode::SERVICE_UNAVAILABLE)));
+        let refused = MemoryAnonymizer::new("refused");
+        refused.fail_with(Error::Unauthenticated(reply(StatusCode::UNAUTHORIZED)));
+        let eraser = Eraser::new([
+            Arc::new(acme.clone()) as Arc<dyn Anonymizer>,
+            Arc::new(down.clone()),
+            Arc::new(refused.clone()),
+        ])
+        .unwrap()
+        .with_batch_size(10)
+        .with_concurrency(2);
+        let items: Vec<(usize, VendorReport)> = eraser
+            .erase_many(|_| stream::iter(persons.clone().into_iter().enumerate()))
+            .collect()
+            .await;
+
+        // Exactly one report per person per vendor.
+        for vendor in ["acme", "down", "refused"] {
+            let reports = by_vendor(&items, vendor);
+            assert_eq!(reports.len(), n, "{vendor}");
+            assert_eq!(items.iter().filter(|(_, r)| r.vendor == vendor).count(), n);
+        }
+        // acme went on regardless: ids and known addresses anonymized, unknown ones not found.
+        for (i, label) in by_vendor(&items, "acme") {
+            let expected = if i % 3 == 0 || i % 2 == 0 {
+                "anonymized"
+            } else {
+                "not_found"
+            };
+            assert_eq!(label, expected, "person {i}");
+        }
+        assert_eq!(
+            acme.anonymized().len(),
+            (0..n).filter(|i| i % 3 == 0 || i % 2 == 0).count()
+        );
+        // down: every look-up failed, and nothing stopped; the persons with only an acme id
+        // have nothing to be found by there.
+        for (i, label) in by_vendor(&items, "down") {
+            assert_eq!(
+                label,
+                if i % 3 == 0 { "invalid" } else { "failed" },
+                "person {i}"
+            );
+        }
+        // refused: the first batches were refused or needed an id; after that nothing was sent.
+        let refused_labels = by_vendor(&items, "refused");
+        assert!(
+            refused_labels
+                .values()
+                .all(|l| ["not_attempted", "invalid"].contains(l)),
+            "{refused_labels:?}"
+        );
+        let not_attempted = refused_labels
+            .values()
+            .filter(|l| **l == "not_attempted")
+            .count();
+        assert!(not_attempted >= n - 2 * 10, "{not_attempted}");
+        // At most the batches in flight when the error came asked the vendor anything.
+        assert!(refused.calls() <= 2 * 2, "{} calls", refused.calls());
+        for (_, r) in items
+            .iter()
+            .filter(|(_, r)| r.vendor == "refused" && r.status.label() == "not_attempted")
+        {
+            assert_eq!(
+                r.status.next_step(),
+                Some(NextStep::FixConfiguration),
+                "{r:?}"
+            );
+        }
+    }
+
+    /// A vendor that never answers.
+    #[derive(Debug)]
+    struct Stuck;
+
+    #[async_trait]
+    impl Anonymizer for Stuck {
+        fn vendor(&self) -> &'static str {
+            "stuck"
+        }
+        async fn anonymize(
+            &self,
+            _: &[String],
+        ) -> Result<Vec<crate::UserOutcome>, crate::BatchError> {
+            std::future::pending().await
+        }
+        async fn resolve_email(&self, _: &Email) -> Result<Option<String>> {
+            std::future::pending().await
+        }
+    }
+
+    #[tokio::test]
+    async fn a_vendor_that_hangs_never_holds_up_the_others() {
+        let n = 200;
+        let (acme, persons) = crowd(n);
+        let eraser = Eraser::new([
+            Arc::new(Stuck) as Arc<dyn Anonymizer>,
+            Arc::new(acme.clone()),
+        ])
+        .unwrap();
+        let mut merged =
+            eraser.erase_many(|_| stream::iter(persons.clone().into_iter().enumerate()));
+        let mut acme_reports = 0;
+        while acme_reports < n {
+            let (_, report) = tokio::time::timeout(Duration::from_secs(10), merged.next())
+                .await
+                .expect("acme's reports keep coming while stuck hangs")
+                .expect("the stream is not over");
+            assert_eq!(report.vendor, "acme");
+            acme_reports += 1;
+        }
+    }
+
+    #[tokio::test]
+    async fn plan_at_sends_only_reads_and_stops_after_a_refusal() {
+        let (acme, persons) = crowd(30);
+        let eraser = Eraser::new([Arc::new(acme.clone()) as Arc<dyn Anonymizer>])
+            .unwrap()
+            .with_batch_size(7);
+        let plans: Vec<(usize, VendorPlan)> = eraser
+            .plan_at(
+                "acme",
+                stream::iter(persons.clone().into_iter().enumerate()),
+            )
+            .unwrap()
+            .collect()
+            .await;
+        assert_eq!(plans.len(), 30);
+        assert!(acme.anonymized().is_empty());
+        for (i, plan) in &plans {
+            let expected = if i % 3 == 0 {
+                LookupKind::Given
+            } else if i % 2 == 0 {
+                LookupKind::Resolved
+            } else {
+                LookupKind::NotFound
+            };
+            assert_eq!(plan.lookup.kind(), expected, "person {i}");
+        }
+        assert!(
+            eraser
+                .plan_at::<usize, _>("nobody", stream::empty())
+                .is_err()
+        );
+
+        acme.fail_with(Error::PermissionDenied(reply(StatusCode::FORBIDDEN)));
+        let calls_before = acme.calls();
+        let plans: Vec<(usize, VendorPlan)> = eraser
+            .with_concurrency(1)
+            .plan_at("acme", stream::iter(persons.into_iter().enumerate()))
+            .unwrap()
+            .collect()
+            .await;
+        let stopped = plans
+            .iter()
+            .filter(|(_, p)| p.lookup.kind() == LookupKind::NotAttempted)
+            .count();
+        // The first batch's look-up was refused (its 3 persons with a given id needed none);
+        // every later batch asked nothing.
+        assert_eq!(stopped, 30 - 3, "{plans:?}");
+        assert_eq!(acme.calls() - calls_before, 1);
+    }
+}

@@ -1,0 +1,21 @@
+//! Erase a *person* everywhere: [`Person`], [`Eraser`], [`Plan`], [`Report`], and the
+//! [`Receipt`]s that prove it later without naming anyone.
+//!
+//! The flow is the one a privacy-request engine follows: look the person up at every vendor
+//! ([`Eraser::plan`], reads only), then erase what was found ([`Eraser::erase_plan`], or both in
+//! one step with [`Eraser::erase`]), and keep one [`Receipt`] per vendor. A receipt names the
+//! person by a keyed hash ([`ReceiptKey`]), so that whoever holds the key can answer "did we
+//! erase jane@example.com?" and nobody else can.
+
+mod eraser;
+mod person;
+mod plan;
+mod receipt;
+mod report;
+mod time;
+
+pub use eraser::{DEFAULT_BATCH_SIZE, DEFAULT_CONCURRENCY, Eraser};
+pub use person::Person;
+pub use plan::{Lookup, LookupKind, Plan, VendorPlan};
+pub use receipt::{LIBRARY_VERSION, PersonRef, Receipt, ReceiptKey};
+pub use report::{NextStep, Report, VendorReport, VendorStatus};

@@ -1,0 +1,129 @@
+//! What a look-up found at each vendor: [`Lookup`], [`VendorPlan`] and a person's [`Plan`].
+
+use std::fmt;
+
+use crate::erasure::person::Person;
+use crate::error::Error;
+
+/// How a person's id at one vendor was found (or why it was not).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Lookup {
+    /// The id was given with the person; nothing was asked of the vendor.
+    Given(String),
+    /// The vendor's look-up found this id for the person's e-mail address.
+    Resolved(String),
+    /// The vendor's look-up found no user with the person's address: nothing to erase there.
+    NotFound,
+    /// No id was given, and the vendor cannot find the person without one: it has no look-up by
+    /// e-mail address, or the person has no address.
+    NeedsId,
+    /// The look-up failed (after the client's retries); nothing was erased.
+    Failed(Error),
+    /// Not looked up: an earlier error (refused credentials, a missing permission) stopped all
+    /// work at this vendor.
+    NotAttempted(Error),
+}
+
+impl Lookup {
+    /// The id found, for [`Given`](Lookup::Given) and [`Resolved`](Lookup::Resolved).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Lookup::Given(id) | Lookup::Resolved(id) => Some(id),
+            _ => None,
+        }
+    }
+
+    /// Which case this is, without the data.
+    pub fn kind(&self) -> LookupKind {
+        match self {
+            Lookup::Given(_) => LookupKind::Given,
+            Lookup::Resolved(_) => LookupKind::Resolved,
+            Lookup::NotFound => LookupKind::NotFound,
+            Lookup::NeedsId => LookupKind::NeedsId,
+            Lookup::Failed(_) => LookupKind::Failed,
+            Lookup::NotAttempted(_) => LookupKind::NotAttempted,
+        }
+    }
+}
+
+/// The case of a [`Lookup`], as written in a [`Receipt`](crate::Receipt): `given`, `resolved`,
+/// `not_found`, `needs_id`, `failed`, `not_attempted`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum LookupKind {
+    /// See [`Lookup::Given`].
+    Given,
+    /// See [`Lookup::Resolved`].
+    Resolved,
+    /// See [`Lookup::NotFound`].
+    NotFound,
+    /// See [`Lookup::NeedsId`].
+    NeedsId,
+    /// See [`Lookup::Failed`].
+    Failed,
+    /// See [`Lookup::NotAttempted`].
+    NotAttempted,
+}
+
+impl LookupKind {
+    /// The label: `given`, `resolved`, `not_found`, `needs_id`, `failed`, `not_attempted`.
+    pub fn label(self) -> &'static str {
+        match self {
+            LookupKind::Given => "given",
+            LookupKind::Resolved => "resolved",
+            LookupKind::NotFound => "not_found",
+            LookupKind::NeedsId => "needs_id",
+            LookupKind::Failed => "failed",
+            LookupKind::NotAttempted => "not_attempted",
+        }
+    }
+}
+
+impl fmt::Display for LookupKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// What a look-up found for one person at one vendor.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct VendorPlan {
+    /// The vendor's name.
+    pub vendor: &'static str,
+    /// How the person's id there was found, or why not.
+    pub lookup: Lookup,
+}
+
+/// What [`Eraser::plan`](crate::Eraser::plan) found for one person: per vendor, the id that an
+/// erasure would use (given or looked up), or why there is none. Making a plan sends only reads.
+///
+/// `Debug` shows vendors and cases, never the person's address.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub(crate) person: Person,
+    pub(crate) vendors: Vec<VendorPlan>,
+}
+
+impl Plan {
+    /// The person planned for.
+    pub fn person(&self) -> &Person {
+        &self.person
+    }
+
+    /// One entry per vendor of the eraser, in the eraser's order.
+    pub fn vendors(&self) -> &[VendorPlan] {
+        &self.vendors
+    }
+
+    /// The vendors where an erasure would send a request, with the id it would erase.
+    pub fn to_erase(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        self.vendors
+            .iter()
+            .filter_map(|v| v.lookup.id().map(|id| (v.vendor, id)))
+    }
+}

@@ -1,0 +1,474 @@
+//! Receipts: a record per (person, vendor) that names the person by a keyed hash.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::SystemTime;
+
+use hmac::{KeyInit, Mac};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::email::Email;
+use crate::erasure::person::Person;
+use crate::erasure::plan::LookupKind;
+use crate::erasure::report::{VendorReport, VendorStatus};
+use crate::erasure::time::rfc3339;
+use crate::error::{Error, Result};
+use crate::outcome::{Evidence, Outcome};
+
+type HmacSha256 = hmac::Hmac<sha2::Sha256>;
+
+/// The version of this library, written in every receipt.
+pub const LIBRARY_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The secret that names persons in receipts: HMAC-SHA-256 keyed with it.
+///
+/// Whoever holds the key can tell whether a receipt is about `jane@example.com` (compute
+/// [`email_ref`](Self::email_ref) and compare); without it, a receipt names nobody. Keep it like a
+/// password: lose it and the receipts can no longer be matched to anyone; leak it and anyone
+/// with the receipts can test guesses of addresses.
+///
+/// At least [`MIN_LEN`](Self::MIN_LEN) bytes of randomness, e.g. `openssl rand -hex 32`, given
+/// as hex to [`from_hex`](Self::from_hex). `Debug` is redacted; there is no `Display`.
+#[derive(Clone)]
+pub struct ReceiptKey {
+    mac: HmacSha256,
+}
+
+impl fmt::Debug for ReceiptKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReceiptKey")
+            .field("id", &self.id())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The domain-separation prefixes: an address, a set of ids and the key's own id never hash the
+/// same input.
+const EMAIL_DOMAIN: &[u8] = b"anonymize person email v1\0";
+const IDS_DOMAIN: &[u8] = b"anonymize person ids v1\0";
+const KEY_ID_DOMAIN: &[u8] = b"anonymize receipt key id v1\0";
+
+impl ReceiptKey {
+    /// The shortest key accepted, in bytes (256 bits, the hash's own size).
+    pub const MIN_LEN: usize = 32;
+
+    /// A key from raw bytes; fewer than [`MIN_LEN`](Self::MIN_LEN) is an
+    /// [`Error::InvalidInput`].
+    pub fn new(bytes: &[u8]) -> Result<Self> {
+        if bytes.len() < Self::MIN_LEN {
+            return Err(Error::invalid_input(format!(
+                "a receipt key needs at least {} bytes, this one has {}",
+                Self::MIN_LEN,
+                bytes.len()
+            )));
+        }
+        let mac = HmacSha256::new_from_slice(bytes)
+            .map_err(|_| Error::invalid_input("the receipt key cannot key HMAC-SHA-256"))?;
+        Ok(Self { mac })
+    }
+
+    /// A key written in hex (at least 64 hex digits; white space around it is ignored). The error
+    /// never repeats the text.
+    pub fn from_hex(hex: &SecretString) -> Result<Self> {
+        let text = hex.expose_secret().trim();
+        let bytes = decode_hex(text).ok_or_else(|| {
+            Error::invalid_input(format!(
+                "a receipt key is written in hex: at least {} hex digits (0-9, a-f), an even number",
+                Self::MIN_LEN * 2
+            ))
+        })?;
+        Self::new(&bytes)
+    }
+
+    /// A short public name of this key (8 bytes of HMAC over a fixed text, in hex), to tell
+    /// receipts written with another key apart. It reveals nothing of the key.
+    pub fn id(&self) -> String {
+        hex(&self.hash(&[KEY_ID_DOMAIN])[..8])
+    }
+
+    /// How receipts name the person with this address: HMAC-SHA-256 of the normalized (lower
+    /// case) address.
+    pub fn email_ref(&self, email: &Email) -> PersonRef {
+        PersonRef(self.hash(&[EMAIL_DOMAIN, email.normalized().as_bytes()]))
+    }
+
+    /// How receipts name `person`: by their address when they have one
+    /// ([`email_ref`](Self::email_ref)), otherwise by their ids: HMAC-SHA-256 of every
+    /// `vendor`, `id` pair in vendor order, each part ended by a NUL byte.
+    pub fn person_ref(&self, person: &Person) -> PersonRef {
+        match person.email() {
+            Some(email) => self.email_ref(email),
+            None => {
+                let mut parts: Vec<&[u8]> = vec![IDS_DOMAIN];
+                for (vendor, id) in person.ids() {
+                    parts.extend([vendor.as_bytes(), b"\0", id.as_bytes(), b"\0"]);
+                }
+                PersonRef(self.hash(&parts))
+            }
+        }
+    }
+
+    fn hash(&self, parts: &[&[u8]]) -> [u8; 32] {
+        let mut mac = self.mac.clone();
+        for part in parts {
+            mac.update(part);
+        }
+        mac.finalize().into_bytes().into()
+    }
+}
+
+/// How a receipt names a person: a keyed hash ([`ReceiptKey::person_ref`]), written as 64 hex
+/// digits. Without the key it names nobody.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PersonRef([u8; 32]);
+
+impl PersonRef {
+    /// The 32 bytes.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl fmt::Display for PersonRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&hex(&self.0))
+    }
+}
+
+impl fmt::Debug for PersonRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PersonRef({self})")
+    }
+}
+
+impl FromStr for PersonRef {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        decode_hex(s)
+            .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+            .map(PersonRef)
+            .ok_or_else(|| Error::invalid_input("a person reference is 64 hex digits"))
+    }
+}
+
+impl serde::Serialize for PersonRef {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PersonRef {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// The record of one person's erasure at one vendor, free of personal data and secrets: keep
+/// it to show later what was done (GDPR Art. 5(2)).
+///
+/// Written as one JSON object, e.g.
+///
+/// ```json
+/// {"at":"2026-05-09T10:15:02.123Z","person":"6f1c…","vendor":"acme","vendor_id":"42",
+///  "lookup":"resolved","outcome":"anonymized","evidence":{"summary":"HTTP 204"},
+///  "elapsed_ms":35,"library":"0.1.0"}
+/// ```
+///
+/// - `person`: the [`PersonRef`], never the address;
+/// - `vendor_id`: the vendor's id for the user (absent when none was found, or when the vendor
+///   refused the given one as malformed);
+/// - `lookup`: how the id was found ([`LookupKind`]);
+/// - `outcome` and its details, as an [`Outcome`] is written (`evidence` with the summary and
+///   warnings only, never the vendor's record; `message`; `reason`; `error`), or `not_attempted`
+///   with the `error` that stopped the vendor; anything in a vendor's words that looks like an
+///   e-mail address is replaced by `<redacted>`;
+/// - `elapsed_ms`, and `library`, the version of this library.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct Receipt {
+    /// When the vendor's step finished (RFC 3339, UTC).
+    pub at: String,
+    /// Who (keyed hash).
+    pub person: PersonRef,
+    /// Where.
+    pub vendor: String,
+    /// The vendor's id for the user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor_id: Option<String>,
+    /// How the id was found.
+    pub lookup: LookupKind,
+    /// What happened.
+    #[serde(flatten)]
+    pub status: VendorStatus,
+    /// How long the vendor's step took, in milliseconds.
+    pub elapsed_ms: u64,
+    /// The version of the library that wrote the receipt.
+    pub library: String,
+}
+
+impl Receipt {
+    /// The receipt of `report` (one vendor's part of `person`'s erasure), finished now.
+    pub fn new(key: &ReceiptKey, person: &Person, report: &VendorReport) -> Self {
+        Self::at(SystemTime::now(), key.person_ref(person), report)
+    }
+
+    /// The receipt of `report` for the person named `person`, finished at `at`.
+    pub fn at(at: SystemTime, person: PersonRef, report: &VendorReport) -> Self {
+        Self {
+            at: rfc3339(at),
+            person,
+            vendor: report.vendor.to_owned(),
+            vendor_id: report.vendor_id().map(str::to_owned),
+            lookup: report.lookup.kind(),
+            status: scrubbed(&report.status),
+            elapsed_ms: u64::try_from(report.elapsed.as_millis()).unwrap_or(u64::MAX),
+            library: LIBRARY_VERSION.to_owned(),
+        }
+    }
+
+    /// Whether the person's data is gone from this vendor (anonymized, or not there).
+    pub fn is_done(&self) -> bool {
+        self.status.is_done()
+    }
+}
+
+/// The status as a receipt keeps it: the evidence's summary and warnings without the vendor's
+/// record, and every word of the vendor's that looks like an e-mail address redacted.
+fn scrubbed(status: &VendorStatus) -> VendorStatus {
+    let error = |e: &Error| {
+        let mut record = e.record();
+        record.message = record.message.as_deref().map(scrub);
+        record.text = scrub(&record.text);
+        Error::Recorded(Box::new(record))
+    };
+    match status {
+        VendorStatus::Finished(Outcome::Anonymized(evidence)) => {
+            let mut kept = Evidence::new(scrub(&evidence.summary));
+            kept.warnings = evidence.warnings.iter().map(|w| scrub(w)).collect();
+            VendorStatus::Finished(Outcome::Anonymized(kept))
+        }
+        VendorStatus::Finished(Outcome::Rejected { message }) => {
+            VendorStatus::Finished(Outcome::Rejected {
+                message: scrub(message),
+            })
+        }
+        VendorStatus::Finished(Outcome::Invalid { reason }) => {
+            VendorStatus::Finished(Outcome::Invalid {
+                reason: scrub(reason),
+            })
+        }
+        VendorStatus::Finished(Outcome::Failed(e)) => {
+            VendorStatus::Finished(Outcome::Failed(error(e)))
+        }
+        VendorStatus::NotAttempted(e) => VendorStatus::NotAttempted(error(e)),
+        VendorStatus::Finished(other) => VendorStatus::Finished(other.clone()),
+    }
+}
+
+/// `text` with every white-space-separated word that holds an `@` replaced by `<redacted>`: a
+/// vendor's message that quotes an address must not carry it into a receipt.
+fn scrub(text: &str) -> String {
+    if !text.contains('@') {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        if word.contains('@') {
+            out.push_str("<redacted>");
+        } else {
+            out.push_str(word);
+        }
+        word.clear();
+    };
+    for c in text.chars() {
+        if c.is_whitespace() {
+            flush(&mut word, &mut out);
+            out.push(c);
+        } else {
+            word.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    out
+}
+
+fn decode_hex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    let digit = |c: u8| {
+        char::from(c)
+            .to_digit(16)
+            .and_then(|d| u8::try_from(d).ok())
+    };
+    text.as_bytes()
+        .chunks(2)
+        .map(|pair| Some(digit(pair[0])? << 4 | digit(pair[1])?))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::erasure::plan::Lookup;
+    use crate::error::VendorReply;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    fn key() -> ReceiptKey {
+        ReceiptKey::from_hex(&SecretString::from("0b".repeat(32))).unwrap()
+    }
+
+    /// RFC 4231, test case 2: the HMAC-SHA-256 this module is built on.
+    #[test]
+    fn hmac_sha256_matches_rfc_4231() {
+        let mut mac = HmacSha256::new_from_slice(b"Jefe").unwrap();
+        mac.update(b"what do ya want for nothing?");
+        assert_eq!(
+            hex(&mac.finalize().into_bytes()),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    /// Computed independently: `printf 'anonymize person email v1\0jane@example.com' |
+    /// openssl dgst -sha256 -mac HMAC -macopt hexkey:0b0b…0b` (32 bytes of 0x0b), and Python's
+    /// `hmac` module for the ids and the key id.
+    #[test]
+    fn person_refs_are_known_hmacs_of_the_normalized_address() {
+        let jane = Email::parse("Jane@Example.COM").unwrap();
+        let r = key().email_ref(&jane);
+        assert_eq!(
+            r.to_string(),
+            "a4e5ecde13ce759735c1269906ec20c509f50884f4b733048efb5f62e0e26c68"
+        );
+        let by_ids = key().person_ref(&Person::from_id("acme", "42").with_id("zeta", "7"));
+        assert_eq!(
+            by_ids.to_string(),
+            "7a16357099370641c29efeb1fc9634e871b0ea50caaf255d0fa01cf5504d3d96"
+        );
+        assert_eq!(key().id(), "ee57187f7923d896");
+        assert_eq!(r.to_string().parse::<PersonRef>().unwrap(), r);
+        assert_eq!(
+            key().person_ref(&Person::from_email(jane).with_id("acme", "1")),
+            r
+        );
+    }
+
+    #[test]
+    fn did_we_erase_jane_needs_the_key() {
+        let jane = Email::parse("jane@example.com").unwrap();
+        let report = VendorReport {
+            vendor: "acme",
+            lookup: Lookup::Resolved("42".into()),
+            status: VendorStatus::Finished(Outcome::Anonymized(Evidence::new("HTTP 204"))),
+            elapsed: Duration::from_millis(12),
+        };
+        let receipt = Receipt::new(&key(), &Person::from_email(jane.clone()), &report);
+        // With the key: a lookup by address finds the receipt.
+        assert_eq!(receipt.person, key().email_ref(&jane));
+        // With another key (or none): the same address names someone else.
+        let other = ReceiptKey::new(&[7u8; 32]).unwrap();
+        assert_ne!(receipt.person, other.email_ref(&jane));
+        assert_ne!(key().id(), other.id());
+    }
+
+    #[test]
+    fn keys_are_checked_and_never_shown() {
+        let short = ReceiptKey::from_hex(&SecretString::from("ab".repeat(31))).unwrap_err();
+        assert!(short.to_string().contains("at least 32 bytes"), "{short}");
+        for bad in ["zz".repeat(32), "abc".into(), String::new()] {
+            let err = ReceiptKey::from_hex(&SecretString::from(bad.clone())).unwrap_err();
+            assert!(bad.is_empty() || !err.to_string().contains(&bad), "{err}");
+        }
+        let shown = format!("{:?}", key());
+        assert!(!shown.contains("0b0b"), "{shown}");
+        assert!(
+            ReceiptKey::from_hex(&SecretString::from(format!(" {} \n", "AB".repeat(40)))).is_ok()
+        );
+    }
+
+    #[test]
+    fn receipts_keep_no_personal_data_and_read_back() {
+        let jane = Email::parse("jane@example.com").unwrap();
+        let person = Person::from_email(jane);
+        let at = UNIX_EPOCH + Duration::from_millis(1_778_321_702_123);
+        let reply = VendorReply::new(
+            "acme",
+            "anonymize user",
+            reqwest::StatusCode::SERVICE_UNAVAILABLE,
+            None,
+            Some("cannot erase jane@example.com now".into()),
+        );
+        let cases = [
+            VendorStatus::Finished(Outcome::Anonymized(
+                Evidence::new("HTTP 204")
+                    .with_record(serde_json::json!({"mail": "jane@example.com"}))
+                    .with_warning("kept phone of jane@example.com"),
+            )),
+            VendorStatus::Finished(Outcome::NotFound),
+            VendorStatus::Finished(Outcome::Rejected {
+                message: "user jane@example.com is the owner".into(),
+            }),
+            VendorStatus::Finished(Outcome::Failed(Error::from_reply(reply.clone(), None))),
+            VendorStatus::NotAttempted(Error::Unauthenticated(reply)),
+        ];
+        for status in cases {
+            let report = VendorReport {
+                vendor: "acme",
+                lookup: Lookup::Given("42".into()),
+                status,
+                elapsed: Duration::from_millis(7),
+            };
+            let receipt = Receipt::at(at, key().person_ref(&person), &report);
+            let line = serde_json::to_string(&receipt).unwrap();
+            assert!(!line.contains("jane"), "{line}");
+            assert!(
+                line.contains("\"at\":\"2026-05-09T10:15:02.123Z\""),
+                "{line}"
+            );
+            assert!(
+                line.contains(&format!("\"library\":\"{LIBRARY_VERSION}\"")),
+                "{line}"
+            );
+            let back: Receipt = serde_json::from_str(&line).unwrap();
+            assert_eq!(back, receipt, "{line}");
+            assert_eq!(back.status.label(), report.status.label());
+            assert_eq!(back.is_done(), report.status.is_done());
+        }
+        // A refused (malformed) id is not repeated: it may be anything.
+        let invalid = VendorReport {
+            vendor: "acme",
+            lookup: Lookup::Given("jane@example.com".into()),
+            status: VendorStatus::Finished(Outcome::Invalid {
+                reason: "not an acme id".into(),
+            }),
+            elapsed: Duration::ZERO,
+        };
+        let receipt = Receipt::at(at, key().person_ref(&person), &invalid);
+        assert_eq!(receipt.vendor_id, None);
+        let json = serde_json::to_value(&receipt).unwrap();
+        assert_eq!(json["outcome"], "invalid");
+        assert_eq!(json["lookup"], "given");
+    }
+
+    #[test]
+    fn scrub_redacts_words_with_an_at_sign() {
+        assert_eq!(scrub("no address here"), "no address here");
+        assert_eq!(
+            scrub("user <jane@example.com> is\tthe owner"),
+            "user <redacted> is\tthe owner"
+        );
+    }
+}
