@@ -165,7 +165,9 @@ async fn retry_after_in_seconds_is_honoured() {
 #[tokio::test]
 async fn retry_after_as_http_date_is_honoured() {
     let server = MockServer::start_async().await;
-    let when = std::time::SystemTime::now() + Duration::from_secs(2);
+    // Three seconds ahead, so that a slow start (a loaded machine) before the first answer still
+    // leaves more than one second to wait: the date is fixed before the server answers.
+    let when = std::time::SystemTime::now() + Duration::from_secs(3);
     let (responder, times) = flaky(
         1,
         HttpMockResponse::builder()
@@ -183,7 +185,8 @@ async fn retry_after_as_http_date_is_honoured() {
     http.execute(get(&http, "thing")).await.unwrap();
     let times = times.lock().unwrap();
     assert_eq!(times.len(), 2);
-    // HTTP dates have one-second resolution: "in two seconds" is at least one second away.
+    // HTTP dates have one-second resolution: "in three seconds", less a slow start, is still at
+    // least one second away.
     assert!(times[1] - times[0] >= Duration::from_millis(950));
 }
 
