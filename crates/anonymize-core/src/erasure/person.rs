@@ -6,7 +6,7 @@ use std::fmt;
 use crate::email::Email;
 
 /// A person to erase at every vendor that holds them: an e-mail address (each vendor with a
-/// look-up finds its own id from it), the person's id at some vendors (e.g. the REFSTR an HR
+/// look-up finds its own id from it), the person's id at some vendors (e.g. the reference an HR
 /// system keeps for a vendor without a look-up), or both. A vendor's given id wins over a look-up.
 ///
 /// Built from one of the two (so a person always has something to be found by), then extended:
