@@ -11,7 +11,7 @@ use url::Url;
 use crate::VENDOR;
 use crate::builder::AlfabetClientBuilder;
 use crate::id::RefStr;
-use crate::model::{AnonymizeAnswer, AnonymizeRequest, JSON_CONTENT_TYPE};
+use crate::model::{AnonymizeAnswer, JSON_CONTENT_TYPE, anonymize_request};
 use crate::report::{BatchReport, Position, judge};
 
 /// A client for Alfabet's RESTful API v2 `anonymizeuser` endpoint.
@@ -164,7 +164,7 @@ impl AlfabetClient {
         // harmless (the second run overwrites placeholders with placeholders), and a ref already
         // anonymized by the first attempt cannot be harmed by the second.
         let call = Call::new("anonymize users", Method::PUT, url)
-            .json(&AnonymizeRequest { refs }, JSON_CONTENT_TYPE)?
+            .body(anonymize_request(refs).into(), JSON_CONTENT_TYPE)
             .expect_status(StatusCode::OK);
         let response = self
             .http

@@ -2,7 +2,6 @@
 //! error bodies.
 
 use anonymize_core::vendor::ErrorBody;
-use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::id::RefStr;
@@ -10,11 +9,39 @@ use crate::id::RefStr;
 /// The `Content-Type` Alfabet documents for `anonymizeuser`.
 pub const JSON_CONTENT_TYPE: &str = "application/json; charset=utf-8";
 
-/// The request body: `{"Refs": ["421-5-0", …]}`.
-#[derive(Serialize)]
-pub(crate) struct AnonymizeRequest<'a> {
-    #[serde(rename = "Refs")]
-    pub(crate) refs: &'a [RefStr],
+/// The request body: `{"Refs":["421-5-0",…]}`, written directly: a REFSTR is digits and dashes,
+/// which JSON needs no escape for, so each ref costs two numbers written, not a formatter's
+/// round trip through `Display` (the per-ref cost of a batch of 10,000 refs).
+pub(crate) fn anonymize_request(refs: &[RefStr]) -> Vec<u8> {
+    // `"` + up to 20 digits + `-` + up to 20 digits + `-0",`
+    let mut body = Vec::with_capacity(12 + refs.len() * 48);
+    body.extend_from_slice(br#"{"Refs":["#);
+    for (i, r) in refs.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        body.push(b'"');
+        push_decimal(&mut body, r.class());
+        body.push(b'-');
+        push_decimal(&mut body, r.object());
+        body.extend_from_slice(br#"-0""#);
+    }
+    body.extend_from_slice(b"]}");
+    body
+}
+
+fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
 }
 
 /// Alfabet's answer to one `PUT api/v2/anonymizeuser`, as it was sent.
@@ -237,8 +264,23 @@ mod tests {
     #[test]
     fn request_body_is_the_documented_shape() {
         let refs = [RefStr::new(421, 5), RefStr::new(421, 9)];
-        let body = serde_json::to_string(&AnonymizeRequest { refs: &refs }).unwrap();
+        let body = String::from_utf8(anonymize_request(&refs)).unwrap();
         assert_eq!(body, r#"{"Refs":["421-5-0","421-9-0"]}"#);
+        assert_eq!(anonymize_request(&[]), br#"{"Refs":[]}"#);
+        // The same as serde would write, for every size of number.
+        let refs: Vec<RefStr> = [0, 1, 9, 10, 421, 99_999, u64::MAX]
+            .into_iter()
+            .flat_map(|c| {
+                [
+                    RefStr::new(c, 0),
+                    RefStr::new(c, u64::MAX),
+                    RefStr::new(7, c),
+                ]
+            })
+            .collect();
+        let by_serde = json!({ "Refs": refs.iter().map(ToString::to_string).collect::<Vec<_>>() });
+        let ours: Value = serde_json::from_slice(&anonymize_request(&refs)).unwrap();
+        assert_eq!(ours, by_serde);
     }
 
     #[test]
