@@ -4,7 +4,9 @@ use std::fmt;
 
 use anonymize_core::Result;
 use anonymize_core::reqwest::{Method, StatusCode};
-use anonymize_core::vendor::{Call, HttpClient, IssuedToken, TokenSource, expires_in};
+use std::time::Duration;
+
+use anonymize_core::vendor::{Call, HttpClient, IssuedToken, TokenSource, deserialize_expires_in};
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -40,14 +42,15 @@ impl fmt::Debug for ClientCredentials {
 }
 
 /// `{"access_token","token_type","expires_in","scope"}`; `expires_in` may come as a string, and
-/// is read by core's [`expires_in`] (an unreadable value leaves the cache's default lifetime).
+/// is read by core's one rule ([`deserialize_expires_in`]: an unreadable value is `None`, the
+/// cache's default lifetime).
 #[derive(Deserialize)]
 struct TokenAnswer {
     access_token: String,
     #[serde(default)]
     token_type: Option<String>,
-    #[serde(default)]
-    expires_in: Option<serde_json::Value>,
+    #[serde(default, deserialize_with = "deserialize_expires_in")]
+    expires_in: Option<Duration>,
     #[serde(default)]
     scope: Option<String>,
 }
@@ -99,11 +102,7 @@ impl TokenSource for ClientCredentials {
                 "the token was granted without the requested scope; System API calls may be refused (403)"
             );
         }
-        Ok(IssuedToken::new(
-            scheme,
-            token,
-            answer.expires_in.as_ref().and_then(expires_in),
-        ))
+        Ok(IssuedToken::new(scheme, token, answer.expires_in))
     }
 }
 
@@ -111,15 +110,13 @@ impl TokenSource for ClientCredentials {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use std::time::Duration;
-
     use anonymize_core::HttpConfig;
 
     use super::*;
 
     #[test]
     fn token_answer_shapes() {
-        let lifetime = |a: &TokenAnswer| a.expires_in.as_ref().and_then(expires_in);
+        let lifetime = |a: &TokenAnswer| a.expires_in;
         let a: TokenAnswer = serde_json::from_str(
             r#"{"access_token":"t","token_type":"Bearer","expires_in":3600,"scope":"system_api"}"#,
         )
@@ -131,6 +128,10 @@ mod tests {
         assert_eq!(a.token_type, None);
         let a: TokenAnswer =
             serde_json::from_str(r#"{"access_token":"t","expires_in":null}"#).unwrap();
+        assert_eq!(lifetime(&a), None);
+        // Unreadable is no error: the token is kept for the cache's default lifetime.
+        let a: TokenAnswer =
+            serde_json::from_str(r#"{"access_token":"t","expires_in":"soon"}"#).unwrap();
         assert_eq!(lifetime(&a), None);
     }
 

@@ -86,11 +86,6 @@ impl<G> TokenStore<G> {
     pub fn lifetime(&self) -> Duration {
         self.lifetime
     }
-
-    /// Every valid token's grant, to change what tokens grant (e.g. after a scope change).
-    pub fn grants_mut(&mut self) -> impl Iterator<Item = &mut G> {
-        self.tokens.values_mut().map(|(g, _)| g)
-    }
 }
 
 #[cfg(test)]
