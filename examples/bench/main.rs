@@ -5,7 +5,13 @@
 //! cargo run --release --example bench -- --rounds 15   # more rounds of the ratios
 //! cargo run --release --example bench -- --no-360      # without the 360Learning part
 //! cargo run --release --example bench -- --no-pin      # let the scheduler place the threads
+//! cargo run --release --example bench -- --profile alfabet-sdk-100 10  # one variant for 10 s
 //! ```
+//!
+//! `--profile NAME[,NAME…] SECONDS` runs the variants named in turn, over and over (a fresh
+//! client each run), for a profiler such as `perf record -g` to watch; the names are the `--rss-child` ones plus
+//! `sequential-plain`, `sequential-sdk-each`, `sequential-sdk-batch`, `alfabet-plain-100`,
+//! `alfabet-sdk-100` (and `-1000`).
 //!
 //! One process: a hyper 1 HTTP/1.1 server on 127.0.0.1 (its own thread and single-threaded
 //! runtime, keep-alive on) plays just enough of Guardhouse, Alfabet and 360Learning for the SDK's
@@ -110,6 +116,27 @@ impl Variant {
         }
     }
 
+    /// The variant `--profile` names `name`.
+    fn from_name(name: &str) -> Option<Self> {
+        Some(match name {
+            "sequential-plain" => Variant::SequentialPlain,
+            "sequential-sdk-each" => Variant::SequentialSdkEach,
+            "sequential-sdk-batch" => Variant::SequentialSdkBatch,
+            "bulk-plain" => Variant::BulkPlain,
+            "bulk-sdk-32" => Variant::BulkSdk32,
+            "bulk-sdk-default" => Variant::BulkSdkDefault,
+            _ => {
+                let (kind, batch) = name.strip_prefix("alfabet-")?.split_once('-')?;
+                let batch = batch.parse().ok().filter(|b| ALFABET_BATCHES.contains(b))?;
+                match kind {
+                    "plain" => Variant::AlfabetPlain(batch),
+                    "sdk" => Variant::AlfabetSdk(batch),
+                    _ => return None,
+                }
+            }
+        })
+    }
+
     /// The name `--rss-child` takes.
     fn rss_name(self) -> &'static str {
         match self {
@@ -195,6 +222,7 @@ fn main() {
     let mut with_360 = true;
     let mut pin = true;
     let mut rss_child = None;
+    let mut profile = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -208,7 +236,25 @@ fn main() {
             "--no-360" => with_360 = false,
             "--no-pin" => pin = false,
             "--rss-child" => rss_child = Some(args.next().expect("--rss-child takes a variant")),
-            other => panic!("unknown argument {other:?} (known: --rounds N, --no-360, --no-pin)"),
+            "--profile" => {
+                let names = args.next().expect("--profile takes variants and seconds");
+                let variants: Vec<Variant> = names
+                    .split(',')
+                    .map(|name| {
+                        Variant::from_name(name)
+                            .unwrap_or_else(|| panic!("no variant is called {name:?}"))
+                    })
+                    .collect();
+                let seconds = args
+                    .next()
+                    .and_then(|n| n.parse::<u64>().ok())
+                    .expect("--profile takes a variant and seconds");
+                profile = Some((variants, Duration::from_secs(seconds)));
+            }
+            other => panic!(
+                "unknown argument {other:?} (known: --rounds N, --no-360, --no-pin, \
+                 --profile NAME SECONDS)"
+            ),
         }
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -236,6 +282,10 @@ fn main() {
     };
     if let Some(name) = rss_child {
         runtime.block_on(bench.rss_child(&name));
+        return;
+    }
+    if let Some((variants, seconds)) = profile {
+        runtime.block_on(bench.profile(&variants, seconds));
         return;
     }
 
@@ -676,6 +726,37 @@ impl Bench {
 
     /// In a child process: one warm-up slice, then one whole 10,000-user bulk run of the variant
     /// named, with its peak RSS growth printed as `rss-growth <bytes>`.
+    /// `--profile`: run `variants` in turn over their ids again and again, a fresh client each
+    /// time, for `seconds`; print each one's mean time a run.
+    async fn profile(&self, variants: &[Variant], seconds: Duration) {
+        let started = Instant::now();
+        let mut runs = 0u64;
+        let mut busy = vec![Duration::ZERO; variants.len()];
+        while started.elapsed() < seconds {
+            for (variant, busy) in variants.iter().zip(&mut busy) {
+                let ids = match variant {
+                    Variant::SequentialPlain
+                    | Variant::SequentialSdkEach
+                    | Variant::SequentialSdkBatch => &self.sequential_ids,
+                    Variant::BulkPlain | Variant::BulkSdk32 | Variant::BulkSdkDefault => {
+                        &self.bulk_ids
+                    }
+                    Variant::AlfabetPlain(_) | Variant::AlfabetSdk(_) => &self.refs,
+                };
+                let mut client = self.client(*variant);
+                *busy += self.slice(*variant, &mut client, ids).await;
+            }
+            runs += 1;
+        }
+        for (variant, busy) in variants.iter().zip(busy) {
+            println!(
+                "{}: {runs} runs, {:.2} ms a run",
+                variant.label(),
+                busy.as_secs_f64() * 1e3 / runs as f64
+            );
+        }
+    }
+
     async fn rss_child(&self, name: &str) {
         let variant = [
             Variant::BulkPlain,
