@@ -152,8 +152,9 @@ where
     /// other, with `per_chunk`, which answers one [`Outcome`] per id of its group, in order.
     ///
     /// A group whose call fails is [`Outcome::Failed`] for each of its ids and the next group is
-    /// still sent, unless the error aborts the batch: then no later group is attempted. A `per_chunk` that answers the wrong number of outcomes is a bug in the vendor
-    /// crate; the ids it left without one are `failed`, never dropped.
+    /// still sent, unless the error aborts the batch: then no later group is attempted. A
+    /// `per_chunk` that answers the wrong number of outcomes is a bug in the vendor crate; the ids
+    /// it left without one are `failed`, never dropped.
     pub async fn chunks<F, Fut>(
         self,
         size: usize,
@@ -163,38 +164,58 @@ where
         F: FnMut(Vec<Id>) -> Fut,
         Fut: Future<Output = Result<Vec<Outcome>>>,
     {
-        let valid: Vec<Id> = self.ids().cloned().collect();
-        let mut results: Vec<Option<Outcome>> = Vec::with_capacity(valid.len());
+        let size = size.max(1);
+        let vendor = self.vendor;
+        let mut done = Collector::new(self.entries.len());
+        let mut rest = self.entries.into_iter();
         let mut stopped = false;
-        for chunk in valid.chunks(size.max(1)) {
-            if stopped {
-                results.extend(chunk.iter().map(|_| None));
-                continue;
+        // Group by group, each outcome goes straight to its input's place: the entries up to the
+        // group's last id (malformed ones among them included) are settled as soon as the group
+        // is answered, with no list of pending outcomes as long as the input.
+        while !rest.as_slice().is_empty() {
+            let mut group = Vec::with_capacity(size.min(rest.as_slice().len()));
+            let mut span = 0;
+            for entry in rest.as_slice() {
+                if let Ok(id) = &entry.parsed {
+                    if group.len() == size {
+                        break;
+                    }
+                    group.push(id.clone());
+                }
+                span += 1;
             }
-            match per_chunk(chunk.to_vec()).await {
-                Ok(outcomes) => {
-                    let answered = outcomes.len();
-                    results.extend(outcomes.into_iter().take(chunk.len()).map(Some));
-                    for _ in answered..chunk.len() {
-                        results.push(Some(Outcome::Failed(Error::Protocol {
-                            vendor: self.vendor,
-                            operation: "anonymize users",
-                            detail: "the client read no outcome for this id from the answer".into(),
-                        })));
+            let sent = group.len();
+            let attempted = sent > 0 && !stopped;
+            let mut outcomes = if attempted {
+                match per_chunk(group).await {
+                    Ok(outcomes) => outcomes.into_iter(),
+                    Err(error) => {
+                        // The group was sent and failed: each of its ids failed; after an error
+                        // that aborts the batch, later groups are not attempted.
+                        stopped = error.aborts_batch();
+                        vec![Outcome::Failed(error); sent].into_iter()
                     }
                 }
-                Err(error) if error.aborts_batch() => {
-                    // The group was sent and refused: each of its ids failed; later groups are
-                    // not attempted.
-                    stopped = true;
-                    results.extend(chunk.iter().map(|_| Some(Outcome::Failed(error.clone()))));
-                }
-                Err(error) => {
-                    results.extend(chunk.iter().map(|_| Some(Outcome::Failed(error.clone()))));
-                }
+            } else {
+                Vec::new().into_iter()
+            };
+            for entry in rest.by_ref().take(span) {
+                let outcome = match &entry.parsed {
+                    Err(_) => None,
+                    Ok(_) if !attempted => None,
+                    Ok(_) => Some(outcomes.next().unwrap_or_else(|| {
+                        Outcome::Failed(Error::Protocol {
+                            vendor,
+                            operation: "anonymize users",
+                            detail: "the client read no outcome for this id from the answer"
+                                .into(),
+                        })
+                    })),
+                };
+                done.push(entry, outcome);
             }
         }
-        self.finish(results)
+        done.finish()
     }
 
     /// Pair the results of the valid ids (in order; `None`: not attempted) with every input, and
@@ -204,34 +225,65 @@ where
         results: Vec<Option<Outcome>>,
     ) -> std::result::Result<Vec<UserOutcome>, BatchError> {
         let mut results = results.into_iter();
-        let mut completed = Vec::with_capacity(self.entries.len());
-        let mut not_attempted = Vec::new();
-        let mut fatal = None;
+        let mut done = Collector::new(self.entries.len());
         for entry in self.entries {
             let outcome = match entry.parsed {
-                Err(reason) => Some(Outcome::Invalid { reason }),
+                Err(_) => None,
                 Ok(_) => results.next().flatten(),
             };
-            match outcome {
-                Some(outcome) => {
-                    if fatal.is_none()
-                        && let Outcome::Failed(e) = &outcome
-                        && e.aborts_batch()
-                    {
-                        fatal = Some(e.clone());
-                    }
-                    completed.push(UserOutcome::new(entry.input, outcome));
-                }
-                None => not_attempted.push(entry.input),
-            }
+            done.push(entry, outcome);
         }
-        match fatal {
+        done.finish()
+    }
+}
+
+/// The result of a batch, built input by input, in input order.
+struct Collector {
+    completed: Vec<UserOutcome>,
+    not_attempted: Vec<String>,
+    fatal: Option<Error>,
+}
+
+impl Collector {
+    fn new(inputs: usize) -> Self {
+        Self {
+            completed: Vec::with_capacity(inputs),
+            not_attempted: Vec::new(),
+            fatal: None,
+        }
+    }
+
+    /// Settle `entry`: a malformed one is [`Outcome::Invalid`] whatever `outcome` says; a valid
+    /// one gets `outcome`, or is not attempted (`None`). The first failure that aborts a batch is
+    /// the batch's error.
+    fn push<Id>(&mut self, entry: Entry<Id>, outcome: Option<Outcome>) {
+        let outcome = match entry.parsed {
+            Err(reason) => Outcome::Invalid { reason },
+            Ok(_) => match outcome {
+                Some(outcome) => outcome,
+                None => {
+                    self.not_attempted.push(entry.input);
+                    return;
+                }
+            },
+        };
+        if self.fatal.is_none()
+            && let Outcome::Failed(e) = &outcome
+            && e.aborts_batch()
+        {
+            self.fatal = Some(e.clone());
+        }
+        self.completed.push(UserOutcome::new(entry.input, outcome));
+    }
+
+    fn finish(self) -> std::result::Result<Vec<UserOutcome>, BatchError> {
+        match self.fatal {
             Some(error) => Err(BatchError {
                 error,
-                completed,
-                not_attempted,
+                completed: self.completed,
+                not_attempted: self.not_attempted,
             }),
-            None => Ok(completed),
+            None => Ok(self.completed),
         }
     }
 }
@@ -378,6 +430,74 @@ mod tests {
         let labels: Vec<_> = err.completed.iter().map(|o| o.outcome.label()).collect();
         assert_eq!(labels, ["not_found", "not_found", "failed", "failed"]);
         assert_eq!(err.not_attempted, ["5"]);
+    }
+
+    #[tokio::test]
+    async fn chunks_keep_malformed_ids_in_place_across_groups() {
+        let ids = strings(&["x", "1", "y", "2", "3", "z", "4", "w"]);
+        let groups = std::sync::Mutex::new(Vec::new());
+        let out = Batch::<TestId>::parse("v", &ids)
+            .chunks(2, |chunk| {
+                groups
+                    .lock()
+                    .unwrap()
+                    .push(chunk.iter().map(|i| i.0).collect::<Vec<_>>());
+                async move {
+                    Ok(chunk
+                        .iter()
+                        .map(|_| Outcome::Anonymized(Evidence::new("ok")))
+                        .collect())
+                }
+            })
+            .await
+            .unwrap();
+        assert_eq!(*groups.lock().unwrap(), [vec![1, 2], vec![3, 4]]);
+        let got: Vec<_> = out
+            .iter()
+            .map(|o| (o.id.as_str(), o.outcome.label()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("x", "invalid"),
+                ("1", "anonymized"),
+                ("y", "invalid"),
+                ("2", "anonymized"),
+                ("3", "anonymized"),
+                ("z", "invalid"),
+                ("4", "anonymized"),
+                ("w", "invalid"),
+            ]
+        );
+
+        // Stopped after the group of 2: the malformed ids after it are still settled, the valid
+        // ones are listed as not attempted, all in input order.
+        let ids = strings(&["1", "x", "2", "3", "y", "4"]);
+        let err = Batch::<TestId>::parse("v", &ids)
+            .chunks(1, |chunk| async move {
+                if chunk[0].0 == 2 {
+                    Err(unauthenticated())
+                } else {
+                    Ok(vec![Outcome::NotFound])
+                }
+            })
+            .await
+            .unwrap_err();
+        let got: Vec<_> = err
+            .completed
+            .iter()
+            .map(|o| (o.id.as_str(), o.outcome.label()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("1", "not_found"),
+                ("x", "invalid"),
+                ("2", "failed"),
+                ("y", "invalid")
+            ]
+        );
+        assert_eq!(err.not_attempted, ["3", "4"]);
     }
 
     #[tokio::test]
