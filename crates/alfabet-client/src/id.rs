@@ -86,12 +86,12 @@ impl RefStr {
 impl VendorId for RefStr {
     /// Accept only the canonical form (see the [type docs](RefStr)).
     fn parse_id(s: &str) -> Result<Self> {
-        let mut parts = s.split('-');
-        let (Some(class), Some(object), Some(last), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
+        // Exactly two dashes: `class-object-last`.
+        let (class, rest) = s.split_once('-').ok_or(Problem::Shape)?;
+        let (object, last) = rest.split_once('-').ok_or(Problem::Shape)?;
+        if last.contains('-') {
             return Err(Problem::Shape.into());
-        };
+        }
         let class = number(class)?;
         let object = number(object)?;
         if last != "0" {

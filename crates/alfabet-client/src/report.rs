@@ -4,6 +4,7 @@
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::sync::Arc;
 
 use anonymize_core::vendor::{EXCERPT_CHARS, excerpt};
 use anonymize_core::{Evidence, Outcome};
@@ -158,19 +159,28 @@ pub(crate) fn judge(position: Position, refs: Vec<RefStr>, answer: AnonymizeAnsw
         warnings.push(part.clone());
     }
 
-    let summary = format!(
+    // The batch's facts, shared by every ref it anonymized (one string per batch, not per ref);
+    // the whole answer is the batch's (`anonymize_batch`), never copied into each ref.
+    let summary: Arc<str> = format!(
         "anonymizeuser batch {number} of {of}: {} sent, {} rejected, Count {}",
         refs.len(),
         rejected.len(),
         answer
             .count
             .map_or_else(|| "missing".to_owned(), |c| c.to_string())
-    );
-    let outcomes = refs
-        .iter()
-        // No rejection (the common case): no look-up per ref.
-        .map(
-            |r| match (!rejected.is_empty()).then(|| rejected.get(r)).flatten() {
+    )
+    .into();
+    let anonymized = || {
+        let mut evidence = Evidence::new(Arc::clone(&summary));
+        evidence.warnings.clone_from(&warnings);
+        Outcome::Anonymized(evidence)
+    };
+    let outcomes = if rejected.is_empty() {
+        // The common case: no look-up per ref.
+        refs.iter().map(|_| anonymized()).collect()
+    } else {
+        refs.iter()
+            .map(|r| match rejected.get(r) {
                 Some(entry) if entry.is_not_found() => Outcome::NotFound,
                 Some(entry) => Outcome::Rejected {
                     message: entry
@@ -180,16 +190,10 @@ pub(crate) fn judge(position: Position, refs: Vec<RefStr>, answer: AnonymizeAnsw
                         .filter(|m| !m.is_empty())
                         .unwrap_or_else(|| "rejected by Alfabet without a message".to_owned()),
                 },
-                // The batch's facts, once per ref: the summary (and the warnings, usually none). The
-                // whole answer is the batch's (`anonymize_batch`), never copied into each ref.
-                None => {
-                    let mut evidence = Evidence::new(summary.clone());
-                    evidence.warnings.clone_from(&warnings);
-                    Outcome::Anonymized(evidence)
-                }
-            },
-        )
-        .collect();
+                None => anonymized(),
+            })
+            .collect()
+    };
     BatchReport {
         number,
         refs,

@@ -104,7 +104,7 @@ async fn sends_exactly_the_documented_requests() {
         match &o.outcome {
             Outcome::Anonymized(e) => {
                 assert_eq!(
-                    e.summary,
+                    &*e.summary,
                     "anonymizeuser batch 1 of 1: 4 sent, 1 rejected, Count 3"
                 );
                 // The batch's facts are in the summary; no per-ref copy of the answer.

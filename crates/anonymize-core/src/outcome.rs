@@ -1,6 +1,7 @@
 //! What happened to each user of a batch.
 
 use std::fmt;
+use std::sync::Arc;
 
 use crate::error::{Error, ErrorRecord};
 
@@ -11,8 +12,9 @@ use crate::error::{Error, ErrorRecord};
 #[derive(Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct Evidence {
-    /// A short summary, free of personal data (e.g. `HTTP 204`, `status Archived`).
-    pub summary: String,
+    /// A short summary, free of personal data (e.g. `HTTP 204`, `status Archived`). Shared, not
+    /// copied: the users of one batch request all hold the batch's one summary.
+    pub summary: Arc<str>,
     /// The record the vendor returned, when it returned one (e.g. the pseudonymized user).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub record: Option<serde_json::Value>,
@@ -33,7 +35,7 @@ impl fmt::Debug for Evidence {
 
 impl Evidence {
     /// Evidence with a summary only.
-    pub fn new(summary: impl Into<String>) -> Self {
+    pub fn new(summary: impl Into<Arc<str>>) -> Self {
         Self {
             summary: summary.into(),
             record: None,

@@ -100,7 +100,7 @@ async fn anonymize_sends_the_documented_request_and_accepts_204() {
     let out = client.anonymize(&strings(&["101"])).await.unwrap();
     match &out[0].outcome {
         Outcome::Anonymized(evidence) => {
-            assert_eq!(evidence.summary, "HTTP 204");
+            assert_eq!(&*evidence.summary, "HTTP 204");
             assert!(evidence.warnings.is_empty());
         }
         other => panic!("{other:?}"),
@@ -645,7 +645,7 @@ async fn verification_reports_the_status_read_back() {
         .unwrap();
     match &out[0].outcome {
         Outcome::Anonymized(e) => {
-            assert_eq!(e.summary, "HTTP 204; status Archived");
+            assert_eq!(&*e.summary, "HTTP 204; status Archived");
             assert!(e.warnings.is_empty());
         }
         other => panic!("{other:?}"),
