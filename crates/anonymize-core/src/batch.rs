@@ -63,18 +63,20 @@ where
     pub fn parse<S: AsRef<str>>(vendor: &'static str, ids: &[S]) -> Self {
         // One id (the common single erasure) needs no set to be distinct.
         let mut seen = HashSet::with_capacity(if ids.len() > 1 { ids.len() } else { 0 });
-        let entries = ids
-            .iter()
-            .map(AsRef::as_ref)
-            .filter(|id| ids.len() == 1 || seen.insert(*id))
-            .map(|input| Entry {
+        // Sized for the input up front (a filtered iterator would grow it by doubling).
+        let mut entries = Vec::with_capacity(ids.len());
+        for input in ids.iter().map(AsRef::as_ref) {
+            if ids.len() > 1 && !seen.insert(input) {
+                continue;
+            }
+            entries.push(Entry {
                 input: input.to_owned(),
                 parsed: input.parse::<Id>().map_err(|e| match e {
                     Error::InvalidInput { reason } => reason,
                     other => other.to_string(),
                 }),
-            })
-            .collect();
+            });
+        }
         Self { vendor, entries }
     }
 
@@ -123,17 +125,22 @@ where
                 Some(outcome)
             }
         };
-        let valid: Vec<Id> = self.ids().cloned().collect();
-        let results: Vec<Option<Outcome>> = match valid.len() {
+        let results: Vec<Option<Outcome>> = match self.ids().count() {
             0 => Vec::new(),
-            // One user needs no stream machinery.
-            1 => vec![run(valid[0].clone()).await],
+            // One user (a single erasure) needs no stream machinery and no list of results.
+            1 => {
+                let outcome = match self.ids().next().cloned() {
+                    Some(id) => run(id).await,
+                    None => None,
+                };
+                return self.finish([outcome]);
+            }
             n => {
                 // Unordered, so that one slow answer never keeps the next users from starting
                 // (an ordered buffer would hold `concurrency` slots behind it); each outcome goes
                 // back to its input's place.
                 let mut results: Vec<Option<Outcome>> = (0..n).map(|_| None).collect();
-                let mut done = futures_util::stream::iter(valid.into_iter().enumerate())
+                let mut done = futures_util::stream::iter(self.ids().cloned().enumerate())
                     .map(|(i, id)| {
                         let run = &run;
                         async move { (i, run(id).await) }
@@ -207,8 +214,7 @@ where
                         Outcome::Failed(Error::Protocol {
                             vendor,
                             operation: "anonymize users",
-                            detail: "the client read no outcome for this id from the answer"
-                                .into(),
+                            detail: "the client read no outcome for this id from the answer".into(),
                         })
                     })),
                 };
@@ -222,7 +228,7 @@ where
     /// fail with the first error that aborts a batch.
     fn finish(
         self,
-        results: Vec<Option<Outcome>>,
+        results: impl IntoIterator<Item = Option<Outcome>>,
     ) -> std::result::Result<Vec<UserOutcome>, BatchError> {
         let mut results = results.into_iter();
         let mut done = Collector::new(self.entries.len());
