@@ -86,22 +86,20 @@ impl RefStr {
 impl VendorId for RefStr {
     /// Accept only the canonical form (see the [type docs](RefStr)).
     fn parse_id(s: &str) -> Result<Self> {
-        // Exactly two dashes: `class-object-last`.
-        let (class, rest) = s.split_once('-').ok_or(Problem::Shape)?;
-        let (object, last) = rest.split_once('-').ok_or(Problem::Shape)?;
-        if last.contains('-') {
+        // Exactly two dashes: `class-object-last`. Bytes, not chars: a dash is one byte in
+        // UTF-8 and never part of another character, so the parts stay valid `str`s.
+        let mut dashes = s.bytes().enumerate().filter(|&(_, b)| b == b'-');
+        let (Some((first, _)), Some((second, _)), None) =
+            (dashes.next(), dashes.next(), dashes.next())
+        else {
             return Err(Problem::Shape.into());
+        };
+        let class = number(&s[..first])?;
+        let object = number(&s[first + 1..second])?;
+        match number(&s[second + 1..])? {
+            0 => Ok(Self { class, object }),
+            _ => Err(Problem::ThirdNotZero.into()),
         }
-        let class = number(class)?;
-        let object = number(object)?;
-        if last != "0" {
-            return Err(match number(last) {
-                Ok(_) => Problem::ThirdNotZero,
-                Err(problem) => problem,
-            }
-            .into());
-        }
-        Ok(Self { class, object })
     }
 
     /// The canonical form, `class-object-0`.
@@ -110,17 +108,26 @@ impl VendorId for RefStr {
     }
 }
 
+/// One canonical decimal number, read in one pass. When a part has several problems, the one
+/// reported is the first of: empty, a non-digit, a leading zero, too large.
 fn number(part: &str) -> Result<u64, Problem> {
-    if part.is_empty() {
+    let digits = part.as_bytes();
+    if digits.is_empty() {
         return Err(Problem::EmptyPart);
     }
-    if !part.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Problem::NotDigits);
+    let mut value: Option<u64> = Some(0);
+    for &b in digits {
+        if !b.is_ascii_digit() {
+            return Err(Problem::NotDigits);
+        }
+        value = value
+            .and_then(|v| v.checked_mul(10))
+            .and_then(|v| v.checked_add(u64::from(b - b'0')));
     }
-    if part.len() > 1 && part.starts_with('0') {
+    if digits.len() > 1 && digits[0] == b'0' {
         return Err(Problem::LeadingZero);
     }
-    part.parse().map_err(|_| Problem::TooLarge)
+    value.ok_or(Problem::TooLarge)
 }
 
 /// Why a text is not a [`RefStr`]; said without repeating the text.
