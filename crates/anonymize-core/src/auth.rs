@@ -90,6 +90,14 @@ pub trait Authorizer: Send + Sync + fmt::Debug {
     /// The credential for the next request (fetching a token first when needed).
     async fn credential(&self) -> Result<Credential>;
 
+    /// The credential for the next request if it is at hand without waiting (a static key, a
+    /// cached token that is still fresh); `None` sends the caller to
+    /// [`credential`](Self::credential). [`HttpClient`](crate::vendor::HttpClient) asks this
+    /// first, so that the common case costs no boxed future. The default is `None`.
+    fn ready_credential(&self) -> Option<Credential> {
+        None
+    }
+
     /// The vendor answered 401 to a request sent with `used`. Drop it if it is still the current
     /// credential, and say whether a fresh credential could succeed (a static key: no).
     async fn refused(&self, used: &Credential) -> bool;
@@ -121,6 +129,10 @@ impl fmt::Debug for StaticCredential {
 impl Authorizer for StaticCredential {
     async fn credential(&self) -> Result<Credential> {
         Ok(self.0.clone())
+    }
+
+    fn ready_credential(&self) -> Option<Credential> {
+        Some(self.0.clone())
     }
 
     async fn refused(&self, _used: &Credential) -> bool {
@@ -299,13 +311,20 @@ impl<S: TokenSource> TokenCache<S> {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// The current token if it is fresh.
+    fn fresh(state: &State) -> Option<Credential> {
+        state
+            .current
+            .as_ref()
+            .filter(|cached| Instant::now() < cached.refresh_at)
+            .map(|cached| cached.credential.clone())
+    }
+
     /// The current token if it is fresh; the failure of a token request made since `asked_at`.
     fn cached(&self, asked_at: Instant) -> Result<Option<Credential>> {
         let state = self.lock();
-        if let Some(cached) = state.current.as_ref()
-            && Instant::now() < cached.refresh_at
-        {
-            return Ok(Some(cached.credential.clone()));
+        if let Some(fresh) = Self::fresh(&state) {
+            return Ok(Some(fresh));
         }
         match &state.failure {
             Some((failed_at, error)) if *failed_at >= asked_at => Err(error.clone()),
@@ -371,6 +390,10 @@ impl<S: TokenSource> Authorizer for TokenCache<S> {
             refresh_at: Instant::now() + lifetime.saturating_sub(margin).max(MIN_TOKEN_REUSE),
         });
         Ok(credential)
+    }
+
+    fn ready_credential(&self) -> Option<Credential> {
+        Self::fresh(&self.lock())
     }
 
     async fn refused(&self, used: &Credential) -> bool {
@@ -551,5 +574,34 @@ mod tests {
             }
             assert_eq!(cache.source().calls(), 1, "{bad:?}");
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_ready_credential_is_only_a_fresh_one_and_never_fetches() {
+        use serde_json::json;
+        let cache = TokenCache::new(Queued::new(&[("t1", json!(60)), ("t2", json!(60))]));
+        assert!(cache.ready_credential().is_none(), "nothing fetched yet");
+        assert_eq!(cache.source().calls(), 0, "asking is not fetching");
+
+        let first = cache.credential().await.unwrap();
+        let ready = cache.ready_credential().expect("the fresh token");
+        assert!(ready.same_as(&first));
+
+        // Refused by the vendor: no longer ready.
+        assert!(cache.refused(&first).await);
+        assert!(cache.ready_credential().is_none());
+        let second = cache.credential().await.unwrap();
+        assert!(!second.same_as(&first));
+
+        // Past its refresh time: not ready either, and the next credential() fetches.
+        tokio::time::sleep(Duration::from_secs(61)).await;
+        assert!(cache.ready_credential().is_none());
+        assert_eq!(cache.source().calls(), 2);
+
+        let key = StaticCredential::bearer(&SecretString::from("k")).unwrap();
+        assert!(
+            key.ready_credential().is_some(),
+            "a static key is always ready"
+        );
     }
 }

@@ -731,3 +731,52 @@ async fn the_vendor_reads_its_own_error_bodies() {
     let err = http.execute(get(&http, "other")).await.unwrap_err();
     assert_eq!(err.code(), Some("invalid_token"));
 }
+
+/// An authorizer that only implements `credential`: `ready_credential` keeps its default (`None`),
+/// so every call goes the async way.
+#[derive(Debug)]
+struct AsyncOnly {
+    asked: AtomicUsize,
+}
+
+#[async_trait]
+impl Authorizer for AsyncOnly {
+    async fn credential(&self) -> anonymize_core::Result<anonymize_core::vendor::Credential> {
+        self.asked.fetch_add(1, Ordering::SeqCst);
+        anonymize_core::vendor::Credential::authorization(
+            "Bearer",
+            &SecretString::from("async-tok"),
+        )
+    }
+
+    async fn refused(&self, _used: &anonymize_core::vendor::Credential) -> bool {
+        false
+    }
+}
+
+#[tokio::test]
+async fn an_authorizer_without_a_ready_credential_is_asked_every_call() {
+    let server = MockServer::start_async().await;
+    let put = server
+        .mock_async(|w, then| {
+            w.method(PUT)
+                .path("/thing")
+                .header("authorization", "Bearer async-tok")
+                .header("content-type", "application/json")
+                .body(r#"{"a":1}"#);
+            then.status(204);
+        })
+        .await;
+    let auth = Arc::new(AsyncOnly {
+        asked: AtomicUsize::new(0),
+    });
+    let http = client(&server, HttpConfig::default()).with_authorizer(auth.clone());
+    for _ in 0..3 {
+        let call = Call::new("write thing", Method::PUT, http.url(&["thing"]))
+            .json(&serde_json::json!({"a": 1}), "application/json")
+            .unwrap();
+        http.execute(call).await.unwrap();
+    }
+    put.assert_calls(3);
+    assert_eq!(auth.asked.load(Ordering::SeqCst), 3);
+}

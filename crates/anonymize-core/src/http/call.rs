@@ -3,7 +3,7 @@
 use std::fmt;
 
 use bytes::Bytes;
-use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -18,7 +18,8 @@ pub struct Call<'a> {
     pub(crate) method: Method,
     pub(crate) url: Url,
     pub(crate) headers: HeaderMap,
-    pub(crate) body: Option<Bytes>,
+    /// The body and its `Content-Type` (a static value: no header map built for it per call).
+    pub(crate) body: Option<(Bytes, &'static str)>,
     pub(crate) limiter: Option<&'a RateLimiter>,
     pub(crate) idempotent: bool,
     pub(crate) expected: Option<StatusCode>,
@@ -59,9 +60,7 @@ impl<'a> Call<'a> {
     ) -> Result<Self> {
         let body = serde_json::to_vec(value)
             .map_err(|e| Error::invalid_input(format!("cannot encode the request body: {e}")))?;
-        self.body = Some(Bytes::from(body));
-        self.headers
-            .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+        self.body = Some((Bytes::from(body), content_type));
         Ok(self)
     }
 
@@ -69,9 +68,7 @@ impl<'a> Call<'a> {
     /// every request (cloning [`Bytes`] copies no data).
     #[must_use]
     pub fn body(mut self, body: Bytes, content_type: &'static str) -> Self {
-        self.body = Some(body);
-        self.headers
-            .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+        self.body = Some((body, content_type));
         self
     }
 
@@ -84,11 +81,7 @@ impl<'a> Call<'a> {
         let body = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(pairs)
             .finish();
-        self.body = Some(Bytes::from(body));
-        self.headers.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("application/x-www-form-urlencoded"),
-        );
+        self.body = Some((Bytes::from(body), "application/x-www-form-urlencoded"));
         self
     }
 
