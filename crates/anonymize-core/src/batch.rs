@@ -125,34 +125,25 @@ where
                 Some(outcome)
             }
         };
-        let results: Vec<Option<Outcome>> = match self.ids().count() {
-            0 => Vec::new(),
-            // One user (a single erasure) needs no stream machinery and no list of results.
-            1 => {
-                let outcome = match self.ids().next().cloned() {
-                    Some(id) => run(id).await,
-                    None => None,
-                };
-                return self.finish([outcome]);
-            }
-            n => {
-                // Unordered, so that one slow answer never keeps the next users from starting
-                // (an ordered buffer would hold `concurrency` slots behind it); each outcome goes
-                // back to its input's place.
-                let mut results: Vec<Option<Outcome>> = (0..n).map(|_| None).collect();
-                let mut done = futures_util::stream::iter(self.ids().cloned().enumerate())
-                    .map(|(i, id)| {
-                        let run = &run;
-                        async move { (i, run(id).await) }
-                    })
-                    .buffer_unordered(concurrency.max(1));
-                while let Some((i, outcome)) = done.next().await {
-                    results[i] = outcome;
-                }
-                results
-            }
-        };
-        self.finish(results)
+        let (mut places, todo) = Places::new(self.vendor, self.entries);
+        if todo.len() == 1 {
+            // One user (a single erasure) needs no stream machinery.
+            let (i, id) = todo.into_iter().next().expect("one id");
+            places.settle_or_skip(i, run(id).await);
+            return places.finish();
+        }
+        // Unordered, so that one slow answer never keeps the next users from starting (an ordered
+        // buffer would hold `concurrency` slots behind it); each outcome goes to its input's place.
+        let mut done = futures_util::stream::iter(todo)
+            .map(|(i, id)| {
+                let run = &run;
+                async move { (i, run(id).await) }
+            })
+            .buffer_unordered(concurrency.max(1));
+        while let Some((i, outcome)) = done.next().await {
+            places.settle_or_skip(i, outcome);
+        }
+        places.finish()
     }
 
     /// Anonymize the valid ids in groups of at most `size` (at least 1), one group after the
@@ -171,126 +162,149 @@ where
         F: FnMut(Vec<Id>) -> Fut,
         Fut: Future<Output = Result<Vec<Outcome>>>,
     {
-        let size = size.max(1);
         let vendor = self.vendor;
-        let mut done = Collector::new(self.entries.len());
-        let mut rest = self.entries.into_iter();
+        let (mut places, todo) = Places::new(vendor, self.entries);
         let mut stopped = false;
-        // Group by group, each outcome goes straight to its input's place: the entries up to the
-        // group's last id (malformed ones among them included) are settled as soon as the group
-        // is answered, with no list of pending outcomes as long as the input.
-        while !rest.as_slice().is_empty() {
-            let mut group = Vec::with_capacity(size.min(rest.as_slice().len()));
-            let mut span = 0;
-            for entry in rest.as_slice() {
-                if let Ok(id) = &entry.parsed {
-                    if group.len() == size {
-                        break;
-                    }
-                    group.push(id.clone());
+        for group in todo.chunks(size.max(1)) {
+            if stopped {
+                for (i, _) in group {
+                    places.skip(*i);
                 }
-                span += 1;
+                continue;
             }
-            let sent = group.len();
-            let attempted = sent > 0 && !stopped;
-            let mut outcomes = if attempted {
-                match per_chunk(group).await {
-                    Ok(outcomes) => outcomes.into_iter(),
-                    Err(error) => {
-                        // The group was sent and failed: each of its ids failed; after an error
-                        // that aborts the batch, later groups are not attempted.
-                        stopped = error.aborts_batch();
-                        vec![Outcome::Failed(error); sent].into_iter()
+            match per_chunk(group.iter().map(|(_, id)| id.clone()).collect()).await {
+                Ok(outcomes) => {
+                    let mut outcomes = outcomes.into_iter();
+                    for (i, _) in group {
+                        let outcome = outcomes.next().unwrap_or_else(|| {
+                            Outcome::Failed(Error::Protocol {
+                                vendor,
+                                operation: "anonymize users",
+                                detail: "the client read no outcome for this id from the answer"
+                                    .into(),
+                            })
+                        });
+                        places.settle(*i, outcome);
                     }
                 }
-            } else {
-                Vec::new().into_iter()
-            };
-            for entry in rest.by_ref().take(span) {
-                let outcome = match &entry.parsed {
-                    Err(_) => None,
-                    Ok(_) if !attempted => None,
-                    Ok(_) => Some(outcomes.next().unwrap_or_else(|| {
-                        Outcome::Failed(Error::Protocol {
-                            vendor,
-                            operation: "anonymize users",
-                            detail: "the client read no outcome for this id from the answer".into(),
-                        })
-                    })),
-                };
-                done.push(entry, outcome);
+                Err(error) => {
+                    // The group was sent and failed: each of its ids failed; after an error that
+                    // aborts the batch, later groups are not attempted.
+                    stopped = error.aborts_batch();
+                    for (i, _) in group {
+                        places.settle(*i, Outcome::Failed(error.clone()));
+                    }
+                }
             }
         }
-        done.finish()
+        places.finish()
     }
+}
 
-    /// Pair the results of the valid ids (in order; `None`: not attempted) with every input, and
-    /// fail with the first error that aborts a batch.
-    fn finish(
-        self,
-        results: impl IntoIterator<Item = Option<Outcome>>,
-    ) -> std::result::Result<Vec<UserOutcome>, BatchError> {
-        let mut results = results.into_iter();
-        let mut done = Collector::new(self.entries.len());
-        for entry in self.entries {
+/// The result of a batch: one place per distinct input, in input order, built once. A malformed
+/// input's place is settled at once (`invalid`); a valid one's when its answer comes, in whatever
+/// order answers come. Nothing as long as the input is copied or kept twice.
+struct Places {
+    vendor: &'static str,
+    places: Vec<UserOutcome>,
+    /// Valid ids not yet settled: at the end, the ones never attempted.
+    unsettled: usize,
+    /// The places of the valid ids that were not attempted (the batch stopped first).
+    skipped: Vec<usize>,
+    /// Whether a settled outcome is a failure that aborts the batch.
+    aborted: bool,
+}
+
+impl Places {
+    /// Every input's place, and the valid ids to send with their places, in input order. A valid
+    /// id's place holds a stand-in outcome until [`settle`](Self::settle) or
+    /// [`skip`](Self::skip); [`finish`](Self::finish) makes sure none is left.
+    fn new<Id>(vendor: &'static str, entries: Vec<Entry<Id>>) -> (Self, Vec<(usize, Id)>) {
+        let mut places = Vec::with_capacity(entries.len());
+        let mut todo = Vec::new();
+        for (i, entry) in entries.into_iter().enumerate() {
             let outcome = match entry.parsed {
-                Err(_) => None,
-                Ok(_) => results.next().flatten(),
-            };
-            done.push(entry, outcome);
-        }
-        done.finish()
-    }
-}
-
-/// The result of a batch, built input by input, in input order.
-struct Collector {
-    completed: Vec<UserOutcome>,
-    not_attempted: Vec<String>,
-    fatal: Option<Error>,
-}
-
-impl Collector {
-    fn new(inputs: usize) -> Self {
-        Self {
-            completed: Vec::with_capacity(inputs),
-            not_attempted: Vec::new(),
-            fatal: None,
-        }
-    }
-
-    /// Settle `entry`: a malformed one is [`Outcome::Invalid`] whatever `outcome` says; a valid
-    /// one gets `outcome`, or is not attempted (`None`). The first failure that aborts a batch is
-    /// the batch's error.
-    fn push<Id>(&mut self, entry: Entry<Id>, outcome: Option<Outcome>) {
-        let outcome = match entry.parsed {
-            Err(reason) => Outcome::Invalid { reason },
-            Ok(_) => match outcome {
-                Some(outcome) => outcome,
-                None => {
-                    self.not_attempted.push(entry.input);
-                    return;
+                Ok(id) => {
+                    todo.push((i, id));
+                    Outcome::NotFound
                 }
-            },
-        };
-        if self.fatal.is_none()
-            && let Outcome::Failed(e) = &outcome
-            && e.aborts_batch()
-        {
-            self.fatal = Some(e.clone());
+                Err(reason) => Outcome::Invalid { reason },
+            };
+            places.push(UserOutcome::new(entry.input, outcome));
         }
-        self.completed.push(UserOutcome::new(entry.input, outcome));
+        let unsettled = todo.len();
+        let places = Self {
+            vendor,
+            places,
+            unsettled,
+            skipped: Vec::new(),
+            aborted: false,
+        };
+        (places, todo)
     }
 
-    fn finish(self) -> std::result::Result<Vec<UserOutcome>, BatchError> {
-        match self.fatal {
-            Some(error) => Err(BatchError {
-                error,
-                completed: self.completed,
-                not_attempted: self.not_attempted,
-            }),
-            None => Ok(self.completed),
+    fn settle(&mut self, i: usize, outcome: Outcome) {
+        self.aborted |= matches!(&outcome, Outcome::Failed(e) if e.aborts_batch());
+        self.places[i].outcome = outcome;
+        self.unsettled -= 1;
+    }
+
+    /// The valid id at `i` was not attempted: the batch had stopped.
+    fn skip(&mut self, i: usize) {
+        self.skipped.push(i);
+        self.unsettled -= 1;
+    }
+
+    fn settle_or_skip(&mut self, i: usize, outcome: Option<Outcome>) {
+        match outcome {
+            Some(outcome) => self.settle(i, outcome),
+            None => self.skip(i),
         }
+    }
+
+    /// The outcomes, or the first failure (in input order) that aborts a batch with every
+    /// outcome reached and the inputs never attempted.
+    fn finish(mut self) -> std::result::Result<Vec<UserOutcome>, BatchError> {
+        debug_assert_eq!(self.unsettled, 0, "every valid id is settled or skipped");
+        let fatal = if self.aborted {
+            self.places.iter().find_map(|p| match &p.outcome {
+                Outcome::Failed(e) if e.aborts_batch() => Some(e.clone()),
+                _ => None,
+            })
+        } else {
+            None
+        };
+        if self.skipped.is_empty() {
+            return match fatal {
+                Some(error) => Err(BatchError {
+                    error,
+                    completed: self.places,
+                    not_attempted: Vec::new(),
+                }),
+                None => Ok(self.places),
+            };
+        }
+        self.skipped.sort_unstable();
+        let mut skipped = self.skipped.iter().peekable();
+        let mut completed = Vec::with_capacity(self.places.len() - self.skipped.len());
+        let mut not_attempted = Vec::with_capacity(self.skipped.len());
+        for (i, place) in self.places.into_iter().enumerate() {
+            if skipped.next_if_eq(&&i).is_some() {
+                not_attempted.push(place.id);
+            } else {
+                completed.push(place);
+            }
+        }
+        let error = fatal.unwrap_or_else(|| Error::Protocol {
+            vendor: self.vendor,
+            operation: "anonymize users",
+            detail: "the batch stopped with no error that stops a batch".into(),
+        });
+        Err(BatchError {
+            error,
+            completed,
+            not_attempted,
+        })
     }
 }
 
@@ -308,6 +322,7 @@ mod tests {
     use crate::id::tests::TestId;
     use reqwest::StatusCode;
     use std::sync::atomic::AtomicUsize;
+    use std::time::Duration;
 
     fn strings(ids: &[&str]) -> Vec<String> {
         ids.iter().map(|s| s.to_string()).collect()
@@ -390,6 +405,52 @@ mod tests {
         assert_eq!(done, ["1", "2", "x", "3"]);
         assert_eq!(err.not_attempted, ["4", "5"]);
         assert!(matches!(err.error, Error::Unauthenticated(_)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn answers_out_of_order_land_in_input_order_even_when_the_batch_stops() {
+        // Three in flight; later ids answer sooner. Id 4 stops the batch when it answers (at
+        // 6 ms), while 5 and 6 are under way: they finish; 7 and 8 are never started.
+        let ids = strings(&["1", "2", "x", "3", "4", "5", "6", "y", "7", "8"]);
+        let err = Batch::<TestId>::parse("v", &ids)
+            .each(3, |id| async move {
+                tokio::time::sleep(Duration::from_millis(10 - u64::from(id.0))).await;
+                if id.0 == 4 {
+                    Err(unauthenticated())
+                } else {
+                    Ok(Evidence::new("ok"))
+                }
+            })
+            .await
+            .unwrap_err();
+        let done: Vec<_> = err
+            .completed
+            .iter()
+            .map(|o| (o.id.as_str(), o.outcome.label()))
+            .collect();
+        assert_eq!(
+            done,
+            [
+                ("1", "anonymized"),
+                ("2", "anonymized"),
+                ("x", "invalid"),
+                ("3", "anonymized"),
+                ("4", "failed"),
+                ("5", "anonymized"),
+                ("6", "anonymized"),
+                ("y", "invalid"),
+            ]
+        );
+        assert_eq!(err.not_attempted, ["7", "8"]);
+        assert!(matches!(err.error, Error::Unauthenticated(_)));
+
+        // One id that stops the batch: its failure is the batch's error, nothing is left out.
+        let err = Batch::<TestId>::parse("v", &["9"])
+            .each(3, |_| async { Err(unauthenticated()) })
+            .await
+            .unwrap_err();
+        assert_eq!(err.completed.len(), 1);
+        assert!(err.not_attempted.is_empty());
     }
 
     #[tokio::test]
