@@ -165,12 +165,13 @@ impl HttpClient {
             vendor = self.inner.vendor,
             operation = call.operation
         );
-        // Not an `async fn`: its future would hold `call` beside the future that owns it (600
-        // bytes more in every request in flight, copied as the futures nest).
-        self.execute_in_span(call).instrument(span)
+        // The future owns `call` once and lends it to the attempts. (An `async fn` taking it by
+        // value would keep it twice, and a wrapping `async fn` would keep the whole future beside
+        // its argument: every request in flight carries this future, copied as futures nest.)
+        async move { self.execute_in_span(&call).await }.instrument(span)
     }
 
-    async fn execute_in_span(&self, call: Call<'_>) -> Result<Response> {
+    async fn execute_in_span(&self, call: &Call<'_>) -> Result<Response> {
         let vendor = self.inner.vendor;
         let policy = &self.inner.config.retry;
         let started = Instant::now();
@@ -194,7 +195,7 @@ impl HttpClient {
                 None => None,
             };
             let attempt = retries + 1;
-            let sent = self.send_once(&call, credential.as_ref()).await;
+            let sent = self.send_once(call, credential.as_ref()).await;
             drop(permit);
             let (error, status, retry_after, retryable) = match sent {
                 Ok(response) if response.status.is_success() => {
