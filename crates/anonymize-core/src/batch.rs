@@ -162,48 +162,64 @@ where
         F: FnMut(Vec<Id>) -> Fut,
         Fut: Future<Output = Result<Vec<Outcome>>>,
     {
+        let size = size.max(1);
         let vendor = self.vendor;
-        let (mut places, todo) = Places::new(vendor, self.entries);
+        let mut done = Collector::new(vendor, self.entries.len());
+        let mut rest = self.entries.into_iter();
         let mut stopped = false;
-        for group in todo.chunks(size.max(1)) {
-            if stopped {
-                for (i, _) in group {
-                    places.skip(*i);
+        // Group by group, each outcome goes straight to its input's place: the entries up to the
+        // group's last id (malformed ones among them included) are settled as soon as the group
+        // is answered, with no list of pending outcomes as long as the input.
+        while !rest.as_slice().is_empty() {
+            let mut group = Vec::with_capacity(size.min(rest.as_slice().len()));
+            let mut span = 0;
+            for entry in rest.as_slice() {
+                if let Ok(id) = &entry.parsed {
+                    if group.len() == size {
+                        break;
+                    }
+                    group.push(id.clone());
                 }
-                continue;
+                span += 1;
             }
-            match per_chunk(group.iter().map(|(_, id)| id.clone()).collect()).await {
-                Ok(outcomes) => {
-                    let mut outcomes = outcomes.into_iter();
-                    for (i, _) in group {
-                        let outcome = outcomes.next().unwrap_or_else(|| {
-                            Outcome::Failed(Error::Protocol {
-                                vendor,
-                                operation: "anonymize users",
-                                detail: "the client read no outcome for this id from the answer"
-                                    .into(),
-                            })
-                        });
-                        places.settle(*i, outcome);
+            let sent = group.len();
+            let attempted = sent > 0 && !stopped;
+            let mut outcomes = if attempted {
+                match per_chunk(group).await {
+                    Ok(outcomes) => outcomes.into_iter(),
+                    Err(error) => {
+                        // The group was sent and failed: each of its ids failed; after an error
+                        // that aborts the batch, later groups are not attempted.
+                        stopped = error.aborts_batch();
+                        vec![Outcome::Failed(error); sent].into_iter()
                     }
                 }
-                Err(error) => {
-                    // The group was sent and failed: each of its ids failed; after an error that
-                    // aborts the batch, later groups are not attempted.
-                    stopped = error.aborts_batch();
-                    for (i, _) in group {
-                        places.settle(*i, Outcome::Failed(error.clone()));
-                    }
-                }
+            } else {
+                Vec::new().into_iter()
+            };
+            for entry in rest.by_ref().take(span) {
+                let outcome = match &entry.parsed {
+                    Err(_) => None,
+                    Ok(_) if !attempted => None,
+                    Ok(_) => Some(outcomes.next().unwrap_or_else(|| {
+                        Outcome::Failed(Error::Protocol {
+                            vendor,
+                            operation: "anonymize users",
+                            detail: "the client read no outcome for this id from the answer".into(),
+                        })
+                    })),
+                };
+                done.push(entry, outcome);
             }
         }
-        places.finish()
+        done.finish()
     }
 }
 
-/// The result of a batch: one place per distinct input, in input order, built once. A malformed
-/// input's place is settled at once (`invalid`); a valid one's when its answer comes, in whatever
-/// order answers come. Nothing as long as the input is copied or kept twice.
+/// The result of [`Batch::each`], whose answers come in any order: one place per distinct input,
+/// in input order, built once. A malformed input's place is settled at once (`invalid`); a valid
+/// one's when its answer comes. No list of pending results as long as the input.
+/// ([`Batch::chunks`], answered in order, streams into a [`Collector`] instead.)
 struct Places {
     vendor: &'static str,
     places: Vec<UserOutcome>,
@@ -262,48 +278,83 @@ impl Places {
         }
     }
 
-    /// The outcomes, or the first failure (in input order) that aborts a batch with every
-    /// outcome reached and the inputs never attempted.
+    /// The outcomes; after a stop, through [`Collector`]: the first failure (in input order)
+    /// that aborts a batch, every outcome reached, and the inputs never attempted.
     fn finish(mut self) -> std::result::Result<Vec<UserOutcome>, BatchError> {
         debug_assert_eq!(self.unsettled, 0, "every valid id is settled or skipped");
-        let fatal = if self.aborted {
-            self.places.iter().find_map(|p| match &p.outcome {
-                Outcome::Failed(e) if e.aborts_batch() => Some(e.clone()),
-                _ => None,
-            })
-        } else {
-            None
-        };
-        if self.skipped.is_empty() {
-            return match fatal {
-                Some(error) => Err(BatchError {
-                    error,
-                    completed: self.places,
-                    not_attempted: Vec::new(),
-                }),
-                None => Ok(self.places),
-            };
+        if !self.aborted && self.skipped.is_empty() {
+            return Ok(self.places);
         }
         self.skipped.sort_unstable();
         let mut skipped = self.skipped.iter().peekable();
-        let mut completed = Vec::with_capacity(self.places.len() - self.skipped.len());
-        let mut not_attempted = Vec::with_capacity(self.skipped.len());
+        let mut done = Collector::new(self.vendor, self.places.len());
         for (i, place) in self.places.into_iter().enumerate() {
-            if skipped.next_if_eq(&&i).is_some() {
-                not_attempted.push(place.id);
-            } else {
-                completed.push(place);
-            }
+            let reached = skipped.next_if_eq(&&i).is_none();
+            done.settle(place.id, reached.then_some(place.outcome));
         }
-        let error = fatal.unwrap_or_else(|| Error::Protocol {
-            vendor: self.vendor,
-            operation: "anonymize users",
-            detail: "the batch stopped with no error that stops a batch".into(),
-        });
+        done.finish()
+    }
+}
+
+/// The result of a batch, built input by input, in input order.
+struct Collector {
+    vendor: &'static str,
+    completed: Vec<UserOutcome>,
+    not_attempted: Vec<String>,
+    fatal: Option<Error>,
+}
+
+impl Collector {
+    fn new(vendor: &'static str, inputs: usize) -> Self {
+        Self {
+            vendor,
+            completed: Vec::with_capacity(inputs),
+            not_attempted: Vec::new(),
+            fatal: None,
+        }
+    }
+
+    /// Settle `entry`: a malformed one is [`Outcome::Invalid`] whatever `outcome` says; a valid
+    /// one gets `outcome`, or is not attempted (`None`).
+    fn push<Id>(&mut self, entry: Entry<Id>, outcome: Option<Outcome>) {
+        match entry.parsed {
+            Err(reason) => self.settle(entry.input, Some(Outcome::Invalid { reason })),
+            Ok(_) => self.settle(entry.input, outcome),
+        }
+    }
+
+    /// The next input's outcome, or `None`: not attempted. The first failure that aborts a
+    /// batch is the batch's error.
+    fn settle(&mut self, input: String, outcome: Option<Outcome>) {
+        let Some(outcome) = outcome else {
+            self.not_attempted.push(input);
+            return;
+        };
+        if self.fatal.is_none()
+            && let Outcome::Failed(e) = &outcome
+            && e.aborts_batch()
+        {
+            self.fatal = Some(e.clone());
+        }
+        self.completed.push(UserOutcome::new(input, outcome));
+    }
+
+    /// Never drops an input: one left not attempted without an error that stops a batch (a bug)
+    /// still fails the batch, with every input accounted for.
+    fn finish(self) -> std::result::Result<Vec<UserOutcome>, BatchError> {
+        let error = match self.fatal {
+            Some(error) => error,
+            None if self.not_attempted.is_empty() => return Ok(self.completed),
+            None => Error::Protocol {
+                vendor: self.vendor,
+                operation: "anonymize users",
+                detail: "the batch stopped with no error that stops a batch".into(),
+            },
+        };
         Err(BatchError {
             error,
-            completed,
-            not_attempted,
+            completed: self.completed,
+            not_attempted: self.not_attempted,
         })
     }
 }
