@@ -125,13 +125,19 @@ where
                 Some(outcome)
             }
         };
-        let (mut places, todo) = Places::new(self.vendor, self.entries);
-        if todo.len() == 1 {
-            // One user (a single erasure) needs no stream machinery.
-            let (i, id) = todo.into_iter().next().expect("one id");
-            places.settle_or_skip(i, run(id).await);
-            return places.finish();
+        if self.entries.len() == 1 {
+            // One input (a single erasure) needs no stream machinery and no list of ids.
+            let mut done = Collector::new(self.vendor, 1);
+            for entry in self.entries {
+                let outcome = match &entry.parsed {
+                    Ok(id) => run(id.clone()).await,
+                    Err(_) => None,
+                };
+                done.push(entry, outcome);
+            }
+            return done.finish();
         }
+        let (mut places, todo) = Places::new(self.vendor, self.entries);
         // Unordered, so that one slow answer never keeps the next users from starting (an ordered
         // buffer would hold `concurrency` slots behind it); each outcome goes to its input's place.
         let mut done = futures_util::stream::iter(todo)
@@ -428,6 +434,16 @@ mod tests {
             .unwrap();
         assert_eq!(calls.load(Ordering::SeqCst), 0);
         assert!(out.iter().all(|o| o.outcome.label() == "invalid"));
+        let out = Batch::<TestId>::parse("v", &["a"])
+            .each(2, |_| async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Ok(Evidence::new("ok"))
+            })
+            .await
+            .unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 0);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].outcome.label(), "invalid");
         let out = Batch::<TestId>::parse("v", &["a"])
             .chunks(10, |_| async {
                 calls.fetch_add(1, Ordering::SeqCst);
