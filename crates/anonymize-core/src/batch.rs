@@ -385,6 +385,14 @@ mod tests {
         ids.iter().map(|s| s.to_string()).collect()
     }
 
+    /// Each outcome's input and label, in order.
+    fn labels(outcomes: &[UserOutcome]) -> Vec<(&str, &str)> {
+        outcomes
+            .iter()
+            .map(|o| (o.id.as_str(), o.outcome.label()))
+            .collect()
+    }
+
     fn unauthenticated() -> Error {
         Error::from_reply(
             VendorReply::new("v", "op", StatusCode::UNAUTHORIZED, None, None),
@@ -407,10 +415,7 @@ mod tests {
             })
             .await
             .unwrap();
-        let got: Vec<_> = out
-            .iter()
-            .map(|o| (o.id.as_str(), o.outcome.label()))
-            .collect();
+        let got = labels(&out);
         assert_eq!(
             got,
             [
@@ -476,8 +481,8 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn answers_out_of_order_land_in_input_order_even_when_the_batch_stops() {
-        // Three in flight; later ids answer sooner. Id 4 stops the batch when it answers (at
-        // 6 ms), while 5 and 6 are under way: they finish; 7 and 8 are never started.
+        // Three in flight; later ids answer sooner (id n waits 10 - n ms). Id 4 stops the batch
+        // when it answers, while 5 and 6 are under way: they finish; 7 and 8 are never started.
         let ids = strings(&["1", "2", "x", "3", "4", "5", "6", "y", "7", "8"]);
         let err = Batch::<TestId>::parse("v", &ids)
             .each(3, |id| async move {
@@ -490,11 +495,7 @@ mod tests {
             })
             .await
             .unwrap_err();
-        let done: Vec<_> = err
-            .completed
-            .iter()
-            .map(|o| (o.id.as_str(), o.outcome.label()))
-            .collect();
+        let done = labels(&err.completed);
         assert_eq!(
             done,
             [
@@ -586,10 +587,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(*groups.lock().unwrap(), [vec![1, 2], vec![3, 4]]);
-        let got: Vec<_> = out
-            .iter()
-            .map(|o| (o.id.as_str(), o.outcome.label()))
-            .collect();
+        let got = labels(&out);
         assert_eq!(
             got,
             [
@@ -617,11 +615,7 @@ mod tests {
             })
             .await
             .unwrap_err();
-        let got: Vec<_> = err
-            .completed
-            .iter()
-            .map(|o| (o.id.as_str(), o.outcome.label()))
-            .collect();
+        let got = labels(&err.completed);
         assert_eq!(
             got,
             [
