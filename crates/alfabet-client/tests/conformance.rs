@@ -1,4 +1,5 @@
 //! The anonymize-core conformance suite, run against the Alfabet simulator.
+#![cfg(feature = "testkit")]
 #![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;

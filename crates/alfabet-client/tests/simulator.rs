@@ -1,4 +1,5 @@
 //! The simulator behaves as Alfabet documents, and the client handles it end to end.
+#![cfg(feature = "testkit")]
 #![allow(clippy::unwrap_used)]
 
 use std::time::Duration;

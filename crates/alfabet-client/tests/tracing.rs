@@ -1,5 +1,6 @@
 //! What the client logs: the Count mismatch is logged as a warning, with counts only; no ref, no
 //! personal data, no secret ever reaches a tracing event.
+#![cfg(feature = "testkit")]
 #![allow(clippy::unwrap_used)]
 
 use std::fmt::Write as _;
