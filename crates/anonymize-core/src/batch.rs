@@ -147,7 +147,7 @@ where
             })
             .buffer_unordered(concurrency.max(1));
         while let Some((i, outcome)) = done.next().await {
-            places.settle_or_skip(i, outcome);
+            places.settle(i, outcome);
         }
         places.finish()
     }
@@ -229,20 +229,19 @@ where
 struct Places {
     vendor: &'static str,
     places: Vec<UserOutcome>,
-    /// Valid ids not yet settled: at the end, the ones never attempted.
-    unsettled: usize,
-    /// The places of the valid ids that were not attempted (the batch stopped first).
-    skipped: Vec<usize>,
+    /// Whether each place holds its outcome yet: a malformed input's from the start, a valid
+    /// one's once answered. A place never settled is reported as not attempted, never with the
+    /// stand-in outcome it holds.
+    settled: Vec<bool>,
     /// Whether a settled outcome is a failure that aborts the batch.
     aborted: bool,
 }
 
 impl Places {
-    /// Every input's place, and the valid ids to send with their places, in input order. A valid
-    /// id's place holds a stand-in outcome until [`settle`](Self::settle) or
-    /// [`skip`](Self::skip); [`finish`](Self::finish) makes sure none is left.
+    /// Every input's place, and the valid ids to send with their places, in input order.
     fn new<Id>(vendor: &'static str, entries: Vec<Entry<Id>>) -> (Self, Vec<(usize, Id)>) {
         let mut places = Vec::with_capacity(entries.len());
+        let mut settled = Vec::with_capacity(entries.len());
         let mut todo = Vec::new();
         for (i, entry) in entries.into_iter().enumerate() {
             let outcome = match entry.parsed {
@@ -252,51 +251,36 @@ impl Places {
                 }
                 Err(reason) => Outcome::Invalid { reason },
             };
+            settled.push(matches!(outcome, Outcome::Invalid { .. }));
             places.push(UserOutcome::new(entry.input, outcome));
         }
-        let unsettled = todo.len();
         let places = Self {
             vendor,
             places,
-            unsettled,
-            skipped: Vec::new(),
+            settled,
             aborted: false,
         };
         (places, todo)
     }
 
-    fn settle(&mut self, i: usize, outcome: Outcome) {
-        self.aborted |= matches!(&outcome, Outcome::Failed(e) if e.aborts_batch());
-        self.places[i].outcome = outcome;
-        self.unsettled -= 1;
-    }
-
-    /// The valid id at `i` was not attempted: the batch had stopped.
-    fn skip(&mut self, i: usize) {
-        self.skipped.push(i);
-        self.unsettled -= 1;
-    }
-
-    fn settle_or_skip(&mut self, i: usize, outcome: Option<Outcome>) {
-        match outcome {
-            Some(outcome) => self.settle(i, outcome),
-            None => self.skip(i),
+    /// The answer for the valid id at `i`; `None`: it was not attempted (the batch had stopped).
+    fn settle(&mut self, i: usize, outcome: Option<Outcome>) {
+        if let Some(outcome) = outcome {
+            self.aborted |= matches!(&outcome, Outcome::Failed(e) if e.aborts_batch());
+            self.places[i].outcome = outcome;
+            self.settled[i] = true;
         }
     }
 
     /// The outcomes; after a stop, through [`Collector`]: the first failure (in input order)
     /// that aborts a batch, every outcome reached, and the inputs never attempted.
-    fn finish(mut self) -> std::result::Result<Vec<UserOutcome>, BatchError> {
-        debug_assert_eq!(self.unsettled, 0, "every valid id is settled or skipped");
-        if !self.aborted && self.skipped.is_empty() {
+    fn finish(self) -> std::result::Result<Vec<UserOutcome>, BatchError> {
+        if !self.aborted && self.settled.iter().all(|s| *s) {
             return Ok(self.places);
         }
-        self.skipped.sort_unstable();
-        let mut skipped = self.skipped.iter().peekable();
         let mut done = Collector::new(self.vendor, self.places.len());
-        for (i, place) in self.places.into_iter().enumerate() {
-            let reached = skipped.next_if_eq(&&i).is_none();
-            done.settle(place.id, reached.then_some(place.outcome));
+        for (place, settled) in self.places.into_iter().zip(self.settled) {
+            done.settle(place.id, settled.then_some(place.outcome));
         }
         done.finish()
     }
