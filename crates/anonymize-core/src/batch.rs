@@ -45,14 +45,10 @@ use crate::outcome::{BatchError, Evidence, Outcome, UserOutcome};
 /// ```
 #[derive(Debug)]
 pub struct Batch<Id> {
-    vendor: &'static str,
-    entries: Vec<Entry<Id>>,
-}
-
-#[derive(Debug)]
-struct Entry<Id> {
-    input: String,
-    parsed: std::result::Result<Id, String>,
+    /// One place per distinct input, in input order (a malformed one settled at once).
+    places: Places,
+    /// The valid ids, with their places, in input order: what is to be sent.
+    todo: Vec<(usize, Id)>,
 }
 
 impl<Id> Batch<Id>
@@ -63,36 +59,39 @@ where
     pub fn parse<S: AsRef<str>>(vendor: &'static str, ids: &[S]) -> Self {
         // One id (the common single erasure) needs no set to be distinct.
         let mut seen = HashSet::with_capacity(if ids.len() > 1 { ids.len() } else { 0 });
-        // Sized for the input up front (a filtered iterator would grow it by doubling).
-        let mut entries = Vec::with_capacity(ids.len());
+        let mut places = Places::with_capacity(vendor, ids.len());
+        let mut todo = Vec::with_capacity(ids.len());
         for input in ids.iter().map(AsRef::as_ref) {
             if ids.len() > 1 && !seen.insert(input) {
                 continue;
             }
-            entries.push(Entry {
-                input: input.to_owned(),
-                parsed: input.parse::<Id>().map_err(|e| match e {
-                    Error::InvalidInput { reason } => reason,
-                    other => other.to_string(),
-                }),
-            });
+            match input.parse::<Id>() {
+                Ok(id) => todo.push((places.pending(input), id)),
+                Err(e) => places.invalid(
+                    input,
+                    match e {
+                        Error::InvalidInput { reason } => reason,
+                        other => other.to_string(),
+                    },
+                ),
+            }
         }
-        Self { vendor, entries }
+        Self { places, todo }
     }
 
     /// How many distinct ids there are (valid or not).
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.places.outcomes.len()
     }
 
     /// Whether there are no ids at all.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.places.outcomes.is_empty()
     }
 
     /// The valid ids, in input order.
     pub fn ids(&self) -> impl Iterator<Item = &Id> {
-        self.entries.iter().filter_map(|e| e.parsed.as_ref().ok())
+        self.todo.iter().map(|(_, id)| id)
     }
 
     /// Anonymize each valid id with `per_user`, at most `concurrency` at a time (at least 1).
@@ -125,19 +124,12 @@ where
                 Some(outcome)
             }
         };
-        if self.entries.len() == 1 {
-            // One input (a single erasure) needs no stream machinery and no list of ids.
-            let mut done = Collector::new(self.vendor, 1);
-            for entry in self.entries {
-                let outcome = match &entry.parsed {
-                    Ok(id) => run(id.clone()).await,
-                    Err(_) => None,
-                };
-                done.push(entry, outcome);
-            }
-            return done.finish();
+        let Batch { mut places, todo } = self;
+        if let [(i, id)] = todo.as_slice() {
+            // One user (a single erasure) needs no stream machinery.
+            places.settle(*i, run(id.clone()).await);
+            return places.finish();
         }
-        let (mut places, todo) = Places::new(self.vendor, self.entries);
         // Unordered, so that one slow answer never keeps the next users from starting (an ordered
         // buffer would hold `concurrency` slots behind it); each outcome goes to its input's place.
         let mut done = futures_util::stream::iter(todo)
@@ -168,67 +160,51 @@ where
         F: FnMut(Vec<Id>) -> Fut,
         Fut: Future<Output = Result<Vec<Outcome>>>,
     {
-        let size = size.max(1);
-        let vendor = self.vendor;
-        let mut done = Collector::new(vendor, self.entries.len());
-        let mut rest = self.entries.into_iter();
+        let Batch { mut places, todo } = self;
+        let vendor = places.vendor;
         let mut stopped = false;
-        // Group by group, each outcome goes straight to its input's place: the entries up to the
-        // group's last id (malformed ones among them included) are settled as soon as the group
-        // is answered, with no list of pending outcomes as long as the input.
-        while !rest.as_slice().is_empty() {
-            let mut group = Vec::with_capacity(size.min(rest.as_slice().len()));
-            let mut span = 0;
-            for entry in rest.as_slice() {
-                if let Ok(id) = &entry.parsed {
-                    if group.len() == size {
-                        break;
-                    }
-                    group.push(id.clone());
-                }
-                span += 1;
+        // Group by group, in input order; an id of a group never sent stays unsettled: not
+        // attempted.
+        for group in todo.chunks(size.max(1)) {
+            if stopped {
+                break;
             }
-            let sent = group.len();
-            let attempted = sent > 0 && !stopped;
-            let mut outcomes = if attempted {
-                match per_chunk(group).await {
-                    Ok(outcomes) => outcomes.into_iter(),
-                    Err(error) => {
-                        // The group was sent and failed: each of its ids failed; after an error
-                        // that aborts the batch, later groups are not attempted.
-                        stopped = error.aborts_batch();
-                        vec![Outcome::Failed(error); sent].into_iter()
+            match per_chunk(group.iter().map(|(_, id)| id.clone()).collect()).await {
+                Ok(outcomes) => {
+                    let mut outcomes = outcomes.into_iter();
+                    for (i, _) in group {
+                        let outcome = outcomes.next().unwrap_or_else(|| {
+                            Outcome::Failed(Error::Protocol {
+                                vendor,
+                                operation: "anonymize users",
+                                detail: "the client read no outcome for this id from the answer"
+                                    .into(),
+                            })
+                        });
+                        places.settle(*i, Some(outcome));
                     }
                 }
-            } else {
-                Vec::new().into_iter()
-            };
-            for entry in rest.by_ref().take(span) {
-                let outcome = match &entry.parsed {
-                    Err(_) => None,
-                    Ok(_) if !attempted => None,
-                    Ok(_) => Some(outcomes.next().unwrap_or_else(|| {
-                        Outcome::Failed(Error::Protocol {
-                            vendor,
-                            operation: "anonymize users",
-                            detail: "the client read no outcome for this id from the answer".into(),
-                        })
-                    })),
-                };
-                done.push(entry, outcome);
+                Err(error) => {
+                    // The group was sent and failed: each of its ids failed; after an error that
+                    // aborts the batch, later groups are not attempted.
+                    stopped = error.aborts_batch();
+                    for (i, _) in group {
+                        places.settle(*i, Some(Outcome::Failed(error.clone())));
+                    }
+                }
             }
         }
-        done.finish()
+        places.finish()
     }
 }
 
-/// The result of [`Batch::each`], whose answers come in any order: one place per distinct input,
-/// in input order, built once. A malformed input's place is settled at once (`invalid`); a valid
-/// one's when its answer comes. No list of pending results as long as the input.
-/// ([`Batch::chunks`], answered in order, streams into a [`Collector`] instead.)
+/// The result of a batch: one place per distinct input, in input order, built once while
+/// parsing. A malformed input's place is settled at once (`invalid`); a valid one's when its
+/// answer comes, in whatever order answers come. No second list as long as the input.
+#[derive(Debug)]
 struct Places {
     vendor: &'static str,
-    places: Vec<UserOutcome>,
+    outcomes: Vec<UserOutcome>,
     /// Whether each place holds its outcome yet: a malformed input's from the start, a valid
     /// one's once answered. A place never settled is reported as not attempted, never with the
     /// stand-in outcome it holds.
@@ -238,36 +214,38 @@ struct Places {
 }
 
 impl Places {
-    /// Every input's place, and the valid ids to send with their places, in input order.
-    fn new<Id>(vendor: &'static str, entries: Vec<Entry<Id>>) -> (Self, Vec<(usize, Id)>) {
-        let mut places = Vec::with_capacity(entries.len());
-        let mut settled = Vec::with_capacity(entries.len());
-        let mut todo = Vec::new();
-        for (i, entry) in entries.into_iter().enumerate() {
-            let outcome = match entry.parsed {
-                Ok(id) => {
-                    todo.push((i, id));
-                    Outcome::NotFound
-                }
-                Err(reason) => Outcome::Invalid { reason },
-            };
-            settled.push(matches!(outcome, Outcome::Invalid { .. }));
-            places.push(UserOutcome::new(entry.input, outcome));
-        }
-        let places = Self {
+    fn with_capacity(vendor: &'static str, inputs: usize) -> Self {
+        Self {
             vendor,
-            places,
-            settled,
+            outcomes: Vec::with_capacity(inputs),
+            settled: Vec::with_capacity(inputs),
             aborted: false,
-        };
-        (places, todo)
+        }
+    }
+
+    /// The next input is malformed: settled at once.
+    fn invalid(&mut self, input: &str, reason: String) {
+        self.outcomes.push(UserOutcome::new(
+            input.to_owned(),
+            Outcome::Invalid { reason },
+        ));
+        self.settled.push(true);
+    }
+
+    /// The next input is a valid id, to be answered: its place.
+    fn pending(&mut self, input: &str) -> usize {
+        // A stand-in until settled; `finish` never reports it.
+        self.outcomes
+            .push(UserOutcome::new(input.to_owned(), Outcome::NotFound));
+        self.settled.push(false);
+        self.outcomes.len() - 1
     }
 
     /// The answer for the valid id at `i`; `None`: it was not attempted (the batch had stopped).
     fn settle(&mut self, i: usize, outcome: Option<Outcome>) {
         if let Some(outcome) = outcome {
             self.aborted |= matches!(&outcome, Outcome::Failed(e) if e.aborts_batch());
-            self.places[i].outcome = outcome;
+            self.outcomes[i].outcome = outcome;
             self.settled[i] = true;
         }
     }
@@ -276,17 +254,18 @@ impl Places {
     /// that aborts a batch, every outcome reached, and the inputs never attempted.
     fn finish(self) -> std::result::Result<Vec<UserOutcome>, BatchError> {
         if !self.aborted && self.settled.iter().all(|s| *s) {
-            return Ok(self.places);
+            return Ok(self.outcomes);
         }
-        let mut done = Collector::new(self.vendor, self.places.len());
-        for (place, settled) in self.places.into_iter().zip(self.settled) {
+        let mut done = Collector::new(self.vendor, self.outcomes.len());
+        for (place, settled) in self.outcomes.into_iter().zip(self.settled) {
             done.settle(place.id, settled.then_some(place.outcome));
         }
         done.finish()
     }
 }
 
-/// The result of a batch, built input by input, in input order.
+/// The result of a batch that stopped, built input by input, in input order: what was reached,
+/// what was not attempted, and the error that stopped it.
 struct Collector {
     vendor: &'static str,
     completed: Vec<UserOutcome>,
@@ -301,15 +280,6 @@ impl Collector {
             completed: Vec::with_capacity(inputs),
             not_attempted: Vec::new(),
             fatal: None,
-        }
-    }
-
-    /// Settle `entry`: a malformed one is [`Outcome::Invalid`] whatever `outcome` says; a valid
-    /// one gets `outcome`, or is not attempted (`None`).
-    fn push<Id>(&mut self, entry: Entry<Id>, outcome: Option<Outcome>) {
-        match entry.parsed {
-            Err(reason) => self.settle(entry.input, Some(Outcome::Invalid { reason })),
-            Ok(_) => self.settle(entry.input, outcome),
         }
     }
 
