@@ -18,7 +18,7 @@
 //! runtime, keep-alive on) plays just enough of Guardhouse, Alfabet and 360Learning for the SDK's
 //! real clients, built with their public builders; the client side runs on a single-threaded tokio
 //! runtime on the main thread. Plain reqwest sends the same requests (same paths, headers and
-//! bodies, one `reqwest::Client` per run, the token fetched once) and reads the same answers.
+//! bodies, one `reqwest::Client` per round, the token fetched once) and reads the same answers.
 //! With two CPUs or more, the client thread is pinned to CPU 0 and the server thread to CPU 1
 //! (with util-linux's `taskset`, when it is there): left to itself, the scheduler sometimes runs
 //! both on one core and sometimes not, which changes the time of a request several-fold from one
