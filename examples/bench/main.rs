@@ -9,10 +9,8 @@
 //! ```
 //!
 //! `--profile NAME[,NAME…] SECONDS` runs the variants named in turn, over and over (a fresh
-//! client each run), for a profiler such as `perf record -g` to watch; the names are the
-//! `--rss-child` ones (`bulk-plain`, `bulk-sdk-32`, `bulk-sdk-default`) plus `sequential-plain`,
-//! `sequential-sdk-each`, `sequential-sdk-batch`, `alfabet-plain-100`, `alfabet-sdk-100` (and
-//! `-1000`).
+//! client each run), for a profiler such as `perf record -g` to watch; `--help` lists the names
+//! (`sequential-plain`, `bulk-sdk-32`, `alfabet-sdk-100`…).
 //!
 //! One process: a hyper 1 HTTP/1.1 server on 127.0.0.1 (its own thread and single-threaded
 //! runtime, keep-alive on) plays just enough of Guardhouse, Alfabet and 360Learning for the SDK's
@@ -79,14 +77,25 @@ const SEQUENTIAL_USERS: usize = 2_000;
 const SEQUENTIAL_SLICE: usize = 100;
 const BULK_USERS: usize = 10_000;
 const BULK_IN_FLIGHT: usize = 32;
-const USAGE: &str = "usage: cargo run --release --example bench -- [--rounds N] [--no-360] \
-[--no-pin] [--profile NAME[,NAME…] SECONDS]
-  --rounds N        rounds of the ratios (default 15)
+/// The command's options, with the variants `--profile` can name.
+fn usage() -> String {
+    let names: Vec<String> = Variant::all().into_iter().map(Variant::name).collect();
+    format!(
+        "usage: cargo run --release --example bench -- [--rounds N] [--no-360] [--no-pin] \
+         [--profile NAME[,NAME…] SECONDS]
+  --rounds N        rounds of the ratios (default {DEFAULT_ROUNDS})
   --no-360          skip the 360Learning rate-limit part
   --no-pin          let the scheduler place the client and server threads
-  --profile …       run the named variants in a loop for a profiler: sequential-plain,
-                    sequential-sdk-each, sequential-sdk-batch, bulk-plain, bulk-sdk-32,
-                    bulk-sdk-default, alfabet-plain-100, alfabet-sdk-100 (and -1000)";
+  --profile …       run the named variants in a loop for a profiler; names: {}",
+        names.join(", ")
+    )
+}
+
+/// Print what is wrong and the usage, and exit 2.
+fn usage_error(what: &str) -> ! {
+    eprintln!("bench: {what}\n\n{}", usage());
+    std::process::exit(2);
+}
 const ALFABET_REFS: usize = 10_000;
 const ALFABET_BATCHES: [usize; 2] = [100, 1_000];
 const FIRST_CALLS: usize = 1_000;
@@ -127,34 +136,36 @@ impl Variant {
         }
     }
 
-    /// The variant `--profile` names `name`.
-    fn from_name(name: &str) -> Option<Self> {
-        Some(match name {
-            "sequential-plain" => Variant::SequentialPlain,
-            "sequential-sdk-each" => Variant::SequentialSdkEach,
-            "sequential-sdk-batch" => Variant::SequentialSdkBatch,
-            "bulk-plain" => Variant::BulkPlain,
-            "bulk-sdk-32" => Variant::BulkSdk32,
-            "bulk-sdk-default" => Variant::BulkSdkDefault,
-            _ => {
-                let (kind, batch) = name.strip_prefix("alfabet-")?.split_once('-')?;
-                let batch = batch.parse().ok().filter(|b| ALFABET_BATCHES.contains(b))?;
-                match kind {
-                    "plain" => Variant::AlfabetPlain(batch),
-                    "sdk" => Variant::AlfabetSdk(batch),
-                    _ => return None,
-                }
-            }
-        })
+    /// Every variant, group by group.
+    fn all() -> Vec<Variant> {
+        Group::ALL.into_iter().flat_map(Group::variants).collect()
     }
 
-    /// The name `--rss-child` takes.
-    fn rss_name(self) -> &'static str {
+    /// The name `--profile` and `--rss-child` take, e.g. `bulk-sdk-32`, `alfabet-plain-100`.
+    fn name(self) -> String {
         match self {
-            Variant::BulkPlain => "bulk-plain",
-            Variant::BulkSdk32 => "bulk-sdk-32",
-            _ => "bulk-sdk-default",
+            Variant::SequentialPlain => "sequential-plain".into(),
+            Variant::SequentialSdkEach => "sequential-sdk-each".into(),
+            Variant::SequentialSdkBatch => "sequential-sdk-batch".into(),
+            Variant::BulkPlain => "bulk-plain".into(),
+            Variant::BulkSdk32 => format!("bulk-sdk-{BULK_IN_FLIGHT}"),
+            Variant::BulkSdkDefault => "bulk-sdk-default".into(),
+            Variant::AlfabetPlain(b) => format!("alfabet-plain-{b}"),
+            Variant::AlfabetSdk(b) => format!("alfabet-sdk-{b}"),
         }
+    }
+
+    /// The variant called `name`.
+    fn from_name(name: &str) -> Option<Self> {
+        Variant::all().into_iter().find(|v| v.name() == name)
+    }
+
+    /// The group it takes turns in.
+    fn group(self) -> Group {
+        Group::ALL
+            .into_iter()
+            .find(|g| g.variants().contains(&self))
+            .expect("every variant is in a group")
     }
 }
 
@@ -261,28 +272,28 @@ fn main() {
             "--no-pin" => pin = false,
             "--rss-child" => rss_child = Some(args.next().expect("--rss-child takes a variant")),
             "--profile" => {
-                let names = args.next().expect("--profile takes variants and seconds");
+                let names = args
+                    .next()
+                    .unwrap_or_else(|| usage_error("--profile takes variants and seconds"));
                 let variants: Vec<Variant> = names
                     .split(',')
                     .map(|name| {
-                        Variant::from_name(name)
-                            .unwrap_or_else(|| panic!("no variant is called {name:?}"))
+                        Variant::from_name(name).unwrap_or_else(|| {
+                            usage_error(&format!("no variant is called {name:?}"))
+                        })
                     })
                     .collect();
                 let seconds = args
                     .next()
                     .and_then(|n| n.parse::<u64>().ok())
-                    .expect("--profile takes a variant and seconds");
+                    .unwrap_or_else(|| usage_error("--profile takes variants and seconds"));
                 profile = Some((variants, Duration::from_secs(seconds)));
             }
             "--help" | "-h" => {
-                println!("{USAGE}");
+                println!("{}", usage());
                 return;
             }
-            other => {
-                eprintln!("bench: unknown argument {other:?}\n\n{USAGE}");
-                std::process::exit(2);
-            }
+            other => usage_error(&format!("unknown argument {other:?}")),
         }
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -658,15 +669,24 @@ impl Bench {
         elapsed
     }
 
+    /// The ids `group`'s variants run over.
+    fn ids(&self, group: Group) -> &[String] {
+        match group {
+            Group::Sequential => &self.sequential_ids,
+            Group::Bulk | Group::FirstCalls => &self.bulk_ids,
+            Group::Alfabet => &self.refs,
+        }
+    }
+
     /// One round of `group`: fresh clients, then slice by slice (one slice for bulk and Alfabet),
     /// every variant in turn, the order rotated every slice and every round.
     async fn group_round(&self, group: Group, round: usize) -> HashMap<Variant, Run> {
         let variants = group.variants();
-        let (ids, size) = match group {
-            Group::Sequential => (&self.sequential_ids, SEQUENTIAL_SLICE),
+        let ids = self.ids(group);
+        let size = match group {
+            Group::Sequential => SEQUENTIAL_SLICE,
             // One call for the whole list: a batch's memory (10,000 outcomes) is part of its cost.
-            Group::Bulk => (&self.bulk_ids, BULK_USERS),
-            Group::Alfabet => (&self.refs, ALFABET_REFS),
+            Group::Bulk | Group::Alfabet => ids.len(),
             Group::FirstCalls => return HashMap::new(),
         };
         let repeats = group.repeats();
@@ -770,17 +790,10 @@ impl Bench {
         let mut busy = vec![Duration::ZERO; variants.len()];
         while started.elapsed() < seconds {
             for (variant, busy) in variants.iter().zip(&mut busy) {
-                let ids = match variant {
-                    Variant::SequentialPlain
-                    | Variant::SequentialSdkEach
-                    | Variant::SequentialSdkBatch => &self.sequential_ids,
-                    Variant::BulkPlain | Variant::BulkSdk32 | Variant::BulkSdkDefault => {
-                        &self.bulk_ids
-                    }
-                    Variant::AlfabetPlain(_) | Variant::AlfabetSdk(_) => &self.refs,
-                };
                 let mut client = self.client(*variant);
-                *busy += self.slice(*variant, &mut client, ids).await;
+                *busy += self
+                    .slice(*variant, &mut client, self.ids(variant.group()))
+                    .await;
             }
             runs += 1;
         }
@@ -794,14 +807,9 @@ impl Bench {
     }
 
     async fn rss_child(&self, name: &str) {
-        let variant = [
-            Variant::BulkPlain,
-            Variant::BulkSdk32,
-            Variant::BulkSdkDefault,
-        ]
-        .into_iter()
-        .find(|v| v.rss_name() == name)
-        .expect("a bulk variant");
+        let variant = Variant::from_name(name)
+            .filter(|v| v.group() == Group::Bulk)
+            .expect("a bulk variant");
         let mut client = self.client(variant);
         self.slice(variant, &mut client, &self.bulk_ids[..RSS_WARM_UP_USERS])
             .await;
@@ -908,7 +916,7 @@ fn rss_rounds() -> HashMap<Variant, Vec<u64>> {
         for k in 0..variants.len() {
             let variant = variants[(k + round) % variants.len()];
             let output = std::process::Command::new(&exe)
-                .args(["--rss-child", variant.rss_name()])
+                .args(["--rss-child", &variant.name()])
                 .output()
                 .expect("the child process runs");
             assert!(output.status.success(), "the {variant:?} child failed");
