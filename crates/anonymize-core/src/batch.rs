@@ -250,71 +250,39 @@ impl Places {
         }
     }
 
-    /// The outcomes; after a stop, through [`Collector`]: the first failure (in input order)
-    /// that aborts a batch, every outcome reached, and the inputs never attempted.
+    /// The outcomes, or the batch's stop: the first failure (in input order) that aborts a batch,
+    /// with every outcome reached and the inputs never attempted. An input left unsettled
+    /// without such a failure (a bug) still fails the batch: no input is ever dropped.
     fn finish(self) -> std::result::Result<Vec<UserOutcome>, BatchError> {
-        if !self.aborted && self.settled.iter().all(|s| *s) {
+        let unsettled = self.settled.iter().filter(|s| !**s).count();
+        if !self.aborted && unsettled == 0 {
             return Ok(self.outcomes);
         }
-        let mut done = Collector::new(self.vendor, self.outcomes.len());
+        let mut fatal = None;
+        let mut completed = Vec::with_capacity(self.outcomes.len() - unsettled);
+        let mut not_attempted = Vec::with_capacity(unsettled);
         for (place, settled) in self.outcomes.into_iter().zip(self.settled) {
-            done.settle(place.id, settled.then_some(place.outcome));
+            if !settled {
+                not_attempted.push(place.id);
+                continue;
+            }
+            if fatal.is_none()
+                && let Outcome::Failed(e) = &place.outcome
+                && e.aborts_batch()
+            {
+                fatal = Some(e.clone());
+            }
+            completed.push(place);
         }
-        done.finish()
-    }
-}
-
-/// The result of a batch that stopped, built input by input, in input order: what was reached,
-/// what was not attempted, and the error that stopped it.
-struct Collector {
-    vendor: &'static str,
-    completed: Vec<UserOutcome>,
-    not_attempted: Vec<String>,
-    fatal: Option<Error>,
-}
-
-impl Collector {
-    fn new(vendor: &'static str, inputs: usize) -> Self {
-        Self {
-            vendor,
-            completed: Vec::with_capacity(inputs),
-            not_attempted: Vec::new(),
-            fatal: None,
-        }
-    }
-
-    /// The next input's outcome, or `None`: not attempted. The first failure that aborts a
-    /// batch is the batch's error.
-    fn settle(&mut self, input: String, outcome: Option<Outcome>) {
-        let Some(outcome) = outcome else {
-            self.not_attempted.push(input);
-            return;
-        };
-        if self.fatal.is_none()
-            && let Outcome::Failed(e) = &outcome
-            && e.aborts_batch()
-        {
-            self.fatal = Some(e.clone());
-        }
-        self.completed.push(UserOutcome::new(input, outcome));
-    }
-
-    /// Never drops an input: one left not attempted without an error that stops a batch (a bug)
-    /// still fails the batch, with every input accounted for.
-    fn finish(self) -> std::result::Result<Vec<UserOutcome>, BatchError> {
-        let error = match self.fatal {
-            Some(error) => error,
-            None if self.not_attempted.is_empty() => return Ok(self.completed),
-            None => Error::Protocol {
-                vendor: self.vendor,
-                operation: "anonymize users",
-                detail: "the batch stopped with no error that stops a batch".into(),
-            },
-        };
+        let error = fatal.unwrap_or_else(|| Error::Protocol {
+            vendor: self.vendor,
+            operation: "anonymize users",
+            detail: "the batch stopped with no error that stops a batch".into(),
+        });
         Err(BatchError {
             error,
-            completed: self.completed,
-            not_attempted: self.not_attempted,
+            completed,
+            not_attempted,
         })
     }
 }
