@@ -7,12 +7,14 @@ use anonymize_core::{Anonymizer, BatchError, Email, Evidence, Result, UserOutcom
 use async_trait::async_trait;
 
 use crate::VENDOR;
-use crate::client::GuardhouseClient;
+use crate::client::{ANONYMIZED, GuardhouseClient};
 use crate::id::UserId;
 use crate::model::{User, UserStatus};
 
-/// The evidence summary of every confirmed erasure.
-static ANSWERED_204: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from("HTTP 204"));
+/// The evidence summary of every confirmed erasure (`HTTP 204`): Guardhouse has one success
+/// answer, so every user shares one summary instead of a string formatted for each.
+static ANSWERED: LazyLock<Arc<str>> =
+    LazyLock::new(|| Arc::from(format!("HTTP {}", ANONYMIZED.as_u16())));
 
 #[async_trait]
 impl Anonymizer for GuardhouseClient {
@@ -47,11 +49,8 @@ impl GuardhouseClient {
     /// [`verify_archived`](crate::GuardhouseClientBuilder::verify_archived), read the user back.
     async fn anonymize_with_evidence(&self, id: UserId) -> Result<Evidence> {
         let settings = self.settings();
-        let answered = self.put_personal_data(id, settings.options).await?.status();
-        // Guardhouse's one documented success answer (`put_personal_data` accepts no other): one
-        // summary shared by every user, not a string formatted for each.
-        debug_assert_eq!(answered.as_u16(), 204);
-        let evidence = Evidence::new(Arc::clone(&ANSWERED_204));
+        self.anonymize_user_with(id, settings.options).await?;
+        let evidence = Evidence::new(Arc::clone(&ANSWERED));
         if !settings.verify_archived {
             return Ok(evidence);
         }

@@ -4,13 +4,17 @@ use std::fmt;
 use std::sync::Arc;
 
 use anonymize_core::reqwest::{Method, StatusCode};
-use anonymize_core::vendor::{Bytes, Call, HttpClient, Response};
+use anonymize_core::vendor::{Bytes, Call, HttpClient};
 use anonymize_core::{Email, Error, Result};
 use url::Url;
 
 use crate::VENDOR;
 use crate::id::UserId;
 use crate::model::{AnonymizeOptions, User, UsersPage};
+
+/// Guardhouse's documented answer to `PUT …/personal-data`, with no body: any other 2xx (a proxy's
+/// sign-in page) is no proof of an irreversible erasure, so it is the only success.
+pub(crate) const ANONYMIZED: StatusCode = StatusCode::NO_CONTENT;
 
 /// A client for Guardhouse's System API; build it with [`GuardhouseClient::builder`] or
 /// [`GuardhouseClient::from_env`]. Cheap to clone; clones share the connection pool and the
@@ -84,23 +88,11 @@ impl GuardhouseClient {
 
     /// [`anonymize_user`](Self::anonymize_user) with these options instead of the client's.
     pub async fn anonymize_user_with(&self, id: UserId, options: AnonymizeOptions) -> Result<()> {
-        self.put_personal_data(id, options).await.map(drop)
-    }
-
-    /// The request behind [`anonymize_user`](Self::anonymize_user), its 2xx answer kept for the
-    /// evidence of a batch.
-    pub(crate) async fn put_personal_data(
-        &self,
-        id: UserId,
-        options: AnonymizeOptions,
-    ) -> Result<Response> {
         let id = id.to_string();
         let url = self
             .inner
             .http
             .url(&["api", "v1", "users", &id, "personal-data"]);
-        // Guardhouse documents 204 with no body: any other 2xx (a proxy's sign-in page) is no
-        // proof of an irreversible erasure.
         let body = if options == self.inner.settings.options {
             self.inner.options_body.clone()
         } else {
@@ -108,8 +100,8 @@ impl GuardhouseClient {
         };
         let call = Call::new("anonymize user", Method::PUT, url)
             .body(body, "application/json")
-            .expect_status(StatusCode::NO_CONTENT);
-        self.inner.http.execute(call).await
+            .expect_status(ANONYMIZED);
+        self.inner.http.execute(call).await.map(drop)
     }
 
     /// `GET /api/v1/users/{id}`. A missing user is [`Error::NotFound`].
