@@ -15,8 +15,9 @@
 //! One process: a hyper 1 HTTP/1.1 server on 127.0.0.1 (its own thread and single-threaded
 //! runtime, keep-alive on) plays just enough of Guardhouse, Alfabet and 360Learning for the SDK's
 //! real clients, built with their public builders; the client side runs on a single-threaded tokio
-//! runtime on the main thread. Plain reqwest sends the same requests (same paths, headers and
-//! bodies, one `reqwest::Client` per round, the token fetched once) and reads the same answers.
+//! runtime on the main thread. Plain reqwest sends the same requests (same paths, headers, the
+//! SDK's `User-Agent` among them, and bodies, one `reqwest::Client` per round, the token fetched
+//! once) and reads the same answers.
 //! With two CPUs or more, the client thread is pinned to CPU 0 and the server thread to CPU 1
 //! (with util-linux's `taskset`, when it is there): left to itself, the scheduler sometimes runs
 //! both on one core and sometimes not, which changes the time of a request several-fold from one
@@ -28,8 +29,8 @@
 //! machine's slow moments, which swamp a few microseconds a request, hit them alike; a variant's
 //! time for the round is the sum of its slices. The bulk and Alfabet variants run whole (one
 //! `anonymize` call for the whole list: the memory of 10,000 outcomes is part of a batch's cost),
-//! 3 (bulk) or 5 (Alfabet) times a round, taking turns run by run; their time for the round is
-//! the mean of its runs, and the server's counts are those of the first run.
+//! 5 times a round, taking turns run by run; their time for the round is the mean of its runs,
+//! and the server's counts are those of the first run.
 //! Each round prints its ratios SDK ÷ plain reqwest:
 //!
 //! 1. Guardhouse, 2,000 ids one after the other: plain reqwest PUTs vs the SDK with one id per
@@ -214,7 +215,7 @@ impl Group {
     fn repeats(self) -> u32 {
         match self {
             Group::Sequential | Group::FirstCalls => 1,
-            Group::Bulk => 3,
+            Group::Bulk => 5,
             Group::Alfabet => 5,
         }
     }
@@ -503,6 +504,15 @@ async fn plain_guardhouse_token(client: &reqwest::Client, base: &str) -> HeaderV
     .await
 }
 
+/// Plain reqwest's client: its defaults, with the `User-Agent` the SDK sends, so that both send
+/// the same headers.
+fn plain_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .user_agent(concat!("anonymize-rs/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .expect("a reqwest client")
+}
+
 /// `PUT /api/v1/users/{id}/personal-data`, 204 expected, body read.
 async fn plain_guardhouse_put(client: &reqwest::Client, base: &str, auth: &HeaderValue, id: &str) {
     let response = client
@@ -599,7 +609,7 @@ impl Bench {
     fn client(&self, variant: Variant) -> Client {
         match variant {
             Variant::SequentialPlain | Variant::BulkPlain | Variant::AlfabetPlain(_) => {
-                Client::Plain(reqwest::Client::new(), None)
+                Client::Plain(plain_client(), None)
             }
             Variant::SequentialSdkEach | Variant::BulkSdkDefault => {
                 Client::Guardhouse(self.guardhouse(None))
