@@ -138,6 +138,7 @@ where
         // per user (a task per user of a `FuturesUnordered` was one of about 1.5 KB each, too big
         // for the allocator's fast path).
         let workers = concurrency.max(1).min(todo.len());
+        // A `Mutex`, never held across an await, since the batch's future must be `Send`.
         let shared = Mutex::new((places, todo.into_iter()));
         let mut pool: FuturesUnordered<_> = (0..workers)
             .map(|_| {
