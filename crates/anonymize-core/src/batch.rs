@@ -344,6 +344,16 @@ mod tests {
         )
     }
 
+    /// A per-user answer: the id `fatal` fails with an error that stops the batch, any other is
+    /// anonymized.
+    fn unauthenticated_at(fatal: u32, id: &TestId) -> Result<Evidence> {
+        if id.0 == fatal {
+            Err(unauthenticated())
+        } else {
+            Ok(Evidence::new("ok"))
+        }
+    }
+
     #[tokio::test]
     async fn one_outcome_per_distinct_id_in_order() {
         let out = Batch::<TestId>::parse("v", &["3", "1", "3", "2", "x"])
@@ -408,13 +418,7 @@ mod tests {
     async fn a_fatal_error_stops_the_batch_without_hiding_work() {
         let ids = strings(&["1", "2", "x", "3", "4", "5"]);
         let err = Batch::<TestId>::parse("v", &ids)
-            .each(1, |id| async move {
-                if id.0 == 3 {
-                    Err(unauthenticated())
-                } else {
-                    Ok(Evidence::new("ok"))
-                }
-            })
+            .each(1, |id| async move { unauthenticated_at(3, &id) })
             .await
             .unwrap_err();
         let done: Vec<_> = err.completed.iter().map(|o| o.id.as_str()).collect();
@@ -431,11 +435,7 @@ mod tests {
         let err = Batch::<TestId>::parse("v", &ids)
             .each(3, |id| async move {
                 tokio::time::sleep(Duration::from_millis(10 - u64::from(id.0))).await;
-                if id.0 == 4 {
-                    Err(unauthenticated())
-                } else {
-                    Ok(Evidence::new("ok"))
-                }
+                unauthenticated_at(4, &id)
             })
             .await
             .unwrap_err();
