@@ -67,7 +67,7 @@ use anonymize_core::reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use anonymize_core::reqwest::{self, StatusCode};
 use anonymize_core::secrecy::SecretString;
 use anonymize_core::url::Url;
-use anonymize_core::{Anonymizer, Outcome, UserOutcome};
+use anonymize_core::{Anonymizer, HttpConfig, Outcome, UserOutcome};
 use futures_util::{StreamExt, stream};
 use guardhouse_client::GuardhouseClient;
 use learning360_client::Learning360Client;
@@ -508,7 +508,7 @@ async fn plain_guardhouse_token(client: &reqwest::Client, base: &str) -> HeaderV
 /// the same headers.
 fn plain_client() -> reqwest::Client {
     reqwest::Client::builder()
-        .user_agent(concat!("anonymize-rs/", env!("CARGO_PKG_VERSION")))
+        .user_agent(HttpConfig::DEFAULT_USER_AGENT)
         .build()
         .expect("a reqwest client")
 }

@@ -780,3 +780,32 @@ async fn an_authorizer_without_a_ready_credential_is_asked_every_call() {
     put.assert_calls(3);
     assert_eq!(auth.asked.load(Ordering::SeqCst), 3);
 }
+
+#[tokio::test]
+async fn the_user_agent_is_ours_unless_a_callers_builder_sets_one() {
+    let server = MockServer::start_async().await;
+    let ours = server
+        .mock_async(|when, then| {
+            when.path("/thing")
+                .header("user-agent", HttpConfig::DEFAULT_USER_AGENT);
+            then.status(200);
+        })
+        .await;
+    let http = client(&server, HttpConfig::default());
+    http.execute(get(&http, "thing")).await.unwrap();
+    ours.assert_calls(1);
+    assert!(HttpConfig::DEFAULT_USER_AGENT.starts_with("anonymize-rs/"));
+
+    let theirs = server
+        .mock_async(|when, then| {
+            when.path("/theirs").header("user-agent", "acme-eraser/2");
+            then.status(200);
+        })
+        .await;
+    let config = HttpConfig::default().with_client_builder(|| {
+        anonymize_core::reqwest::Client::builder().user_agent("acme-eraser/2")
+    });
+    let http = client(&server, config);
+    http.execute(get(&http, "theirs")).await.unwrap();
+    theirs.assert_calls(1);
+}

@@ -57,8 +57,7 @@ impl HttpClient {
         check_base_url(&base, config.allow_insecure_http)?;
         let builder = match &config.client_builder {
             Some(make) => make(),
-            None => reqwest::Client::builder()
-                .user_agent(concat!("anonymize-rs/", env!("CARGO_PKG_VERSION"))),
+            None => reqwest::Client::builder().user_agent(HttpConfig::DEFAULT_USER_AGENT),
         };
         // Whoever made the builder, these settings are ours (HttpConfig::with_client_builder):
         // an erasure API has no business redirecting, and following one could carry a credential

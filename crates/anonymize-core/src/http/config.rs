@@ -41,6 +41,12 @@ impl Default for HttpConfig {
 }
 
 impl HttpConfig {
+    /// The `User-Agent` the client sends unless a builder of
+    /// [`with_client_builder`](Self::with_client_builder) sets its own: `anonymize-rs/` and this
+    /// crate's version.
+    pub const DEFAULT_USER_AGENT: &'static str =
+        concat!("anonymize-rs/", env!("CARGO_PKG_VERSION"));
+
     /// The time allowed to open a connection (only for the client built here).
     #[must_use]
     pub fn with_connect_timeout(mut self, d: Duration) -> Self {
@@ -80,7 +86,8 @@ impl HttpConfig {
     /// Build the HTTP client from the `reqwest::ClientBuilder` that `make` returns, for the
     /// settings this crate does not offer: the TLS backend and root certificates, client
     /// certificates, proxies, DNS resolution, connection-pool tuning, HTTP versions, local
-    /// address, default headers and the user agent. Those are yours.
+    /// address, default headers and the user agent (none unless yours sets one; keep ours with
+    /// `.user_agent(HttpConfig::DEFAULT_USER_AGENT)`). Those are yours.
     ///
     /// These are always this crate's, set on your builder last, whatever it says: **redirects
     /// are never followed** (a credential must never reach a location you did not configure, and
