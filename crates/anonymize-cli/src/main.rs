@@ -19,6 +19,7 @@ mod progress;
 mod receipts;
 mod run;
 mod scan;
+mod signals;
 mod summary;
 mod vendors;
 
@@ -38,8 +39,6 @@ pub(crate) const EXIT_OK: u8 = 0;
 pub(crate) const EXIT_NOT_DONE: u8 = 1;
 /// Bad usage, configuration or input: nothing was sent.
 pub(crate) const EXIT_USAGE: u8 = 2;
-/// Interrupted (Ctrl-C): the requests in flight finished and their receipts are written.
-pub(crate) const EXIT_INTERRUPTED: u8 = 130;
 
 /// The environment variable that holds the receipt key.
 pub(crate) const KEY_VARIABLE: &str = "ANONYMIZE_RECEIPT_KEY";

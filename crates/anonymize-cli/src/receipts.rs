@@ -232,32 +232,92 @@ impl Done {
     }
 }
 
-/// Appends receipts, each batch written in one piece and synced before the next.
+/// Why the receipts file cannot be opened for a run.
+#[derive(Debug)]
+pub(crate) enum LockError {
+    /// Another process holds it: a second run on one file would erase persons twice and mix
+    /// its lines with the other's.
+    Busy(PathBuf),
+    /// A symbolic link to nothing: following it would create the file somewhere unexpected.
+    Dangling(PathBuf),
+    Io(PathBuf, io::Error),
+}
+
+impl fmt::Display for LockError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LockError::Busy(path) => write!(
+                f,
+                "{}: another run is using this receipts file (it is locked); nothing was sent. \
+                 Wait for it to end, or give this run its own receipts file",
+                path.display()
+            ),
+            LockError::Dangling(path) => write!(
+                f,
+                "{}: a symbolic link to a file that does not exist; refusing to create the \
+                 receipts file where it points (give the real path)",
+                path.display()
+            ),
+            LockError::Io(path, e) => write!(f, "cannot open {}: {e}", path.display()),
+        }
+    }
+}
+
+/// Appends receipts to a receipts file this process holds locked, each batch written in one
+/// piece and synced before the next.
 pub(crate) struct Writer {
     file: File,
 }
 
 impl Writer {
-    /// Open `path` to append after what [`read`] found there (`None`: a new or empty file, which
-    /// gets the header first). A cut-short last line is cut off first.
-    pub(crate) fn open(
-        path: &Path,
-        key: &ReceiptKey,
-        found: Option<&Contents>,
-    ) -> io::Result<Self> {
+    /// Open the receipts file at `path` to append to it, and lock it for this process until it
+    /// ends (the lock dies with the process, so a killed run leaves none behind). A missing file
+    /// is `None`, unless `create`: then it is created, for its owner alone. Another process's
+    /// lock is [`LockError::Busy`], at once.
+    pub(crate) fn lock(path: &Path, create: bool) -> Result<Option<Self>, LockError> {
+        let io = |e| LockError::Io(path.to_owned(), e);
+        if let Ok(meta) = std::fs::symlink_metadata(path)
+            && meta.file_type().is_symlink()
+            && std::fs::metadata(path).is_err()
+        {
+            return Err(LockError::Dangling(path.to_owned()));
+        }
         let mut options = OpenOptions::new();
-        options.read(true).write(true).create(true);
+        options.read(true).append(true).create(create);
         #[cfg(unix)]
         {
             // Vendor ids are pseudonymous personal data: the file is its owner's alone.
             use std::os::unix::fs::OpenOptionsExt;
             options.mode(0o600);
         }
-        let file = options.open(path)?;
+        let file = match options.open(path) {
+            Ok(f) => f,
+            Err(e) if !create && e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io(e)),
+        };
+        match file.try_lock() {
+            Ok(()) => Ok(Some(Self { file })),
+            Err(std::fs::TryLockError::WouldBlock) => Err(LockError::Busy(path.to_owned())),
+            Err(std::fs::TryLockError::Error(e)) => Err(io(e)),
+        }
+    }
+
+    /// The file's length now.
+    pub(crate) fn len(&self) -> u64 {
+        self.file.metadata().map_or(0, |m| m.len())
+    }
+
+    /// Prepare to append after what [`read`] found (`None`: a new or empty file, which gets the
+    /// header first): a cut-short last line is cut off first, a whole one lacking its newline
+    /// gets it.
+    pub(crate) fn start(
+        &mut self,
+        path: &Path,
+        key: &ReceiptKey,
+        found: Option<&Contents>,
+    ) -> io::Result<()> {
         let good_len = found.map_or(0, |c| c.good_len);
-        file.set_len(good_len)?;
-        let mut writer = Self { file };
-        writer.seek_end()?;
+        self.file.set_len(good_len)?;
         if good_len == 0 {
             let header = Header {
                 format: FORMAT.to_owned(),
@@ -266,20 +326,30 @@ impl Writer {
                 library: LIBRARY_VERSION.to_owned(),
             };
             let line = serde_json::to_string(&header).map_err(io::Error::other)?;
-            writer.append(&format!("{line}\n"))?;
+            self.append(&format!("{line}\n"))?;
             sync_parent(path)?;
         } else if found.is_some_and(|c| c.needs_newline) {
-            writer.append("\n")?;
+            self.append("\n")?;
         }
+        Ok(())
+    }
+
+    /// Open, lock and [start](Self::start) in one step (tests).
+    #[cfg(test)]
+    pub(crate) fn open(
+        path: &Path,
+        key: &ReceiptKey,
+        found: Option<&Contents>,
+    ) -> io::Result<Self> {
+        let mut writer = Self::lock(path, true)
+            .map_err(|e| io::Error::other(e.to_string()))?
+            .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))?;
+        writer.start(path, key, found)?;
         Ok(writer)
     }
 
-    fn seek_end(&mut self) -> io::Result<()> {
-        use std::io::Seek;
-        self.file.seek(io::SeekFrom::End(0)).map(|_| ())
-    }
-
-    /// Write `lines` (whole lines) in one piece, then wait until they are on disk.
+    /// Write `lines` (whole lines) in one piece at the end of the file, then wait until they are
+    /// on disk.
     pub(crate) fn append(&mut self, lines: &str) -> io::Result<()> {
         self.file.write_all(lines.as_bytes())?;
         self.file.sync_data()

@@ -13,9 +13,8 @@ use tokio::sync::mpsc;
 use crate::progress::Progress;
 use crate::receipts::{self, Done, Writer};
 use crate::scan::{self, Scan};
-use crate::{
-    Context, EXIT_INTERRUPTED, EXIT_NOT_DONE, EXIT_OK, EXIT_USAGE, KEY_VARIABLE, Tuning, say, warn,
-};
+use crate::signals::{self, Signal};
+use crate::{Context, EXIT_NOT_DONE, EXIT_OK, EXIT_USAGE, KEY_VARIABLE, Tuning, say, warn};
 
 /// What `run` was asked.
 pub(crate) struct Options {
@@ -53,10 +52,32 @@ pub(crate) async fn run(ctx: Context, options: Options) -> u8 {
     }
     let names = ctx.vendors.names();
 
+    // Listening before anything is read or sent: a signal from now on stops the run the same
+    // way, never by the default action that would kill it mid-request.
+    let mut signalled = match signals::listen() {
+        Ok(rx) => rx,
+        Err(e) => {
+            warn!(
+                "cannot listen for signals ({e}): refusing to start an erasure that could not be stopped cleanly"
+            );
+            return EXIT_USAGE;
+        }
+    };
+
+    // One run per receipts file: an existing file is locked before it is read, and stays
+    // locked until this process ends.
+    let mut writer = match Writer::lock(&options.receipts, false) {
+        Ok(w) => w,
+        Err(e) => {
+            warn!("{e}");
+            return EXIT_USAGE;
+        }
+    };
+
     // What earlier runs did.
     let mut done = Done::default();
-    let existing = match std::fs::metadata(&options.receipts) {
-        Ok(meta) if meta.len() > 0 => {
+    let existing = match &writer {
+        Some(w) if w.len() > 0 => {
             match receipts::read(&options.receipts, Some(&key), |_, r| done.record(&r)) {
                 Ok(contents) => Some(contents),
                 Err(e) => {
@@ -99,13 +120,36 @@ pub(crate) async fn run(ctx: Context, options: Options) -> u8 {
         return EXIT_OK;
     }
 
-    let mut writer = match Writer::open(&options.receipts, &key, existing.as_ref()) {
-        Ok(w) => w,
-        Err(e) => {
-            warn!("cannot write {}: {e}", options.receipts.display());
-            return EXIT_USAGE;
-        }
+    let mut writer = match writer.take() {
+        Some(w) => w,
+        // A new file: created and locked now that the input is known to be good.
+        None => match Writer::lock(&options.receipts, true) {
+            Ok(Some(w)) if w.len() == 0 => w,
+            Ok(_) => {
+                warn!(
+                    "{}: another run created this receipts file while this one read its input; \
+                     run again to continue it",
+                    options.receipts.display()
+                );
+                return EXIT_USAGE;
+            }
+            Err(e) => {
+                warn!("{e}");
+                return EXIT_USAGE;
+            }
+        },
     };
+    if let Err(e) = writer.start(&options.receipts, &key, existing.as_ref()) {
+        warn!("cannot write {}: {e}", options.receipts.display());
+        return EXIT_USAGE;
+    }
+    if let Ok(signal) = signalled.try_recv() {
+        say!(
+            "interrupted ({}) before anything was sent: nothing was erased",
+            signal.name
+        );
+        return signal.exit_status();
+    }
     let eraser = match Eraser::new(ctx.vendors.active.iter().cloned()) {
         Ok(e) => e
             .with_concurrency(options.tuning.concurrency)
@@ -115,7 +159,16 @@ pub(crate) async fn run(ctx: Context, options: Options) -> u8 {
             return EXIT_USAGE;
         }
     };
-    erase(&eraser, &key, done, &scanned, &options, &mut writer).await
+    erase(
+        &eraser,
+        &key,
+        done,
+        &scanned,
+        &options,
+        &mut writer,
+        signalled,
+    )
+    .await
 }
 
 /// The counts of one vendor in this run.
@@ -133,6 +186,7 @@ async fn erase(
     scanned: &Scan,
     options: &Options,
     writer: &mut Writer,
+    mut signalled: tokio::sync::oneshot::Receiver<Signal>,
 ) -> u8 {
     let names: Vec<&'static str> = eraser.vendors().collect();
     let done = Arc::new(done);
@@ -181,19 +235,7 @@ async fn erase(
         .collect();
     let mut progress = Progress::new("done", &totals, options.tuning.progress_every());
     let mut ticks = tokio::time::interval(Duration::from_millis(100));
-    // One listener for the whole run, so that no Ctrl-C falls between two polls; a second
-    // Ctrl-C stops at once.
-    let (signal_tx, mut signalled) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            let _ = signal_tx.send(());
-            if tokio::signal::ctrl_c().await.is_ok() {
-                warn!("interrupted again: stopping now");
-                std::process::exit(i32::from(EXIT_INTERRUPTED));
-            }
-        }
-    });
-    let mut interrupted = false;
+    let mut interrupted: Option<Signal> = None;
     let mut listening = true;
     let deadline = tokio::time::sleep(Duration::MAX / 4);
     let mut deadline = std::pin::pin!(deadline);
@@ -222,19 +264,18 @@ async fn erase(
             }
             signal = &mut signalled, if listening => {
                 listening = false;
-                if signal.is_err() {
-                    continue; // no signal handling on this platform: nothing to wait for
-                }
-                interrupted = true;
+                let Ok(signal) = signal else { continue };
+                interrupted = Some(signal);
                 stop.store(true, Ordering::SeqCst);
                 deadline.as_mut().reset(tokio::time::Instant::now() + options.grace);
                 warn!(
-                    "interrupted: starting nothing new; waiting up to {} s for the requests in \
-                     flight and writing their receipts",
+                    "interrupted ({}): starting nothing new; waiting up to {} s for the requests \
+                     in flight and writing their receipts",
+                    signal.name,
                     options.grace.as_secs()
                 );
             }
-            () = &mut deadline, if interrupted => {
+            () = &mut deadline, if interrupted.is_some() => {
                 warn!(
                     "gave up waiting for the requests in flight: they have no receipt and are \
                      done again on the next run"
@@ -281,7 +322,7 @@ fn report(
     tallies: &BTreeMap<&'static str, Tally>,
     receipts: &std::path::Path,
     written: u64,
-    interrupted: bool,
+    interrupted: Option<Signal>,
 ) -> u8 {
     let mut everything_done = true;
     for (vendor, tally) in names.iter().filter_map(|v| tallies.get(v).map(|t| (v, t))) {
@@ -305,9 +346,12 @@ fn report(
         }
     }
     say!("receipts: {written} written to {}", receipts.display());
-    if interrupted {
-        say!("interrupted: run the same command again to finish");
-        EXIT_INTERRUPTED
+    if let Some(signal) = interrupted {
+        say!(
+            "interrupted ({}): run the same command again to finish",
+            signal.name
+        );
+        signal.exit_status()
     } else if everything_done {
         EXIT_OK
     } else {

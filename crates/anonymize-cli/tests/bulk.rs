@@ -422,13 +422,72 @@ async fn interrupted_with_ctrl_c_then_run_again() {
             stopped.stdout,
             stopped.stderr
         );
-        says(&stopped.stderr, "interrupted: starting nothing new");
+        says(
+            &stopped.stderr,
+            "interrupted (SIGINT): starting nothing new",
+        );
         // The requests in flight finished and their receipts are whole: no cut line.
         let text = std::fs::read_to_string(world.receipts()).unwrap();
         assert!(text.ends_with('\n'));
     })
     .await;
     assert!(!again.stderr.contains("cut short"), "{}", again.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopped_with_sigterm_or_sighup_like_ctrl_c_then_run_again() {
+    for (signal, name, status) in [("-TERM", "SIGTERM", 143), ("-HUP", "SIGHUP", 129)] {
+        let (_, again) = stop_then_resume(name, signal, |world, stopped| {
+            assert_eq!(
+                stopped.code,
+                Some(status),
+                "{}\n{}",
+                stopped.stdout,
+                stopped.stderr
+            );
+            says(
+                &stopped.stderr,
+                &format!("interrupted ({name}): starting nothing new"),
+            );
+            says(&stopped.stdout, "run the same command again to finish");
+            let text = std::fs::read_to_string(world.receipts()).unwrap();
+            assert!(text.ends_with('\n'));
+        })
+        .await;
+        assert!(!again.stderr.contains("cut short"), "{}", again.stderr);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_run_on_one_receipts_file_refuses_at_once_and_sends_nothing() {
+    let world = World::new("two-runs", 120).await;
+    let args = world.run_args();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let first = world.command(&args).spawn().unwrap();
+    let started = Instant::now();
+    while receipt_lines(&world.receipts()) < 10 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no receipt appeared"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let second = run(&world, &args).await;
+    assert_eq!(second.code, Some(2), "{}\n{}", second.stdout, second.stderr);
+    says(&second.stderr, "another run is using this receipts file");
+    says(&second.stderr, &world.receipts().display().to_string());
+    let first = finish(first).await;
+    assert_eq!(first.code, Some(0), "{}\n{}", first.stdout, first.stderr);
+    // Every user was erased once, by the first run, and every line of the file is whole.
+    for ((vendor, id), n) in erasures(&world) {
+        assert_eq!(n, 1, "{vendor} {id} erased {n} times");
+    }
+    check_after_resume(&world, 0, &[&first, &second]);
+
+    // The lock died with the first run: a third run reads the file and has nothing to do.
+    let third = run(&world, &args).await;
+    assert_eq!(third.code, Some(0), "{}\n{}", third.stdout, third.stderr);
+    says(&third.stdout, "already done before this run");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
