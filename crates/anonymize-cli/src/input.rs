@@ -92,10 +92,88 @@ fn expected_columns() -> String {
     names.join(", ")
 }
 
+/// The input as a file that can be read more than once (once to check it, once per vendor).
+///
+/// A regular file is read where it is. Anything else (`-` for standard input, a pipe such as
+/// `<(cut -f1 hr.tsv)`, a FIFO, `/dev/stdin`) can be read only once: it is copied, once, to a
+/// private temporary file (mode 0600, deleted when this is dropped), and read from there; a
+/// second pass over the pipe itself would find it empty and erase nobody.
+#[derive(Debug)]
+pub(crate) struct Source {
+    path: std::path::PathBuf,
+    spooled: bool,
+}
+
+impl Source {
+    /// The input at `path` (`-`: standard input), spooled when it is not a regular file.
+    pub(crate) fn new(path: &Path) -> Result<Self, OpenError> {
+        let named = |e: io::Error| {
+            OpenError::Io(io::Error::new(e.kind(), format!("{}: {e}", path.display())))
+        };
+        let stdin = path.as_os_str() == "-";
+        if !stdin && std::fs::metadata(path).map_err(named)?.is_file() {
+            return Ok(Self {
+                path: path.to_owned(),
+                spooled: false,
+            });
+        }
+        // Keep the name's extension: it says whether the input is CSV or JSON lines.
+        let extension = if stdin {
+            String::new()
+        } else {
+            path.extension()
+                .map(|e| format!(".{}", e.to_string_lossy()))
+                .unwrap_or_default()
+        };
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let spool = std::env::temp_dir().join(format!(
+            "anonymize-input-{}-{nanos}{extension}",
+            std::process::id()
+        ));
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            // The input holds addresses: the copy is its owner's alone.
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut file = options.open(&spool).map_err(OpenError::Io)?;
+        // From here on the copy is removed on every way out.
+        let source = Self {
+            path: spool,
+            spooled: true,
+        };
+        let copied = if stdin {
+            io::copy(&mut io::stdin().lock(), &mut file)
+        } else {
+            File::open(path).and_then(|mut input| io::copy(&mut input, &mut file))
+        };
+        copied.map_err(named)?;
+        Ok(source)
+    }
+
+    /// Where to read it, as often as needed.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for Source {
+    fn drop(&mut self) {
+        if self.spooled {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
 /// The persons of the file at `path`, one [`Line`] at a time: JSON lines when the name ends in
 /// `.jsonl`, CSV otherwise.
 pub(crate) fn open(path: &Path) -> Result<Box<dyn Iterator<Item = Line> + Send>, OpenError> {
-    let file = File::open(path).map_err(OpenError::Io)?;
+    let file = File::open(path)
+        .map_err(|e| OpenError::Io(io::Error::new(e.kind(), format!("{}: {e}", path.display()))))?;
     if path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("jsonl"))
@@ -200,8 +278,11 @@ impl Csv {
         let mut problems = Vec::new();
         let mut columns = Vec::new();
         for (i, raw) in header.iter().enumerate() {
-            let name = String::from_utf8_lossy(raw).trim().to_owned();
-            let shown = shown_name(&name, || format!("{} (its name is not shown)", i + 1));
+            // Header names match in any case (`Email`); the name is shown only as the check
+            // below allows, in its own case.
+            let given = String::from_utf8_lossy(raw).trim().to_owned();
+            let shown = shown_name(&given, || format!("{} (its name is not shown)", i + 1));
+            let name = given.to_ascii_lowercase();
             match column(&name) {
                 _ if columns.iter().any(|(_, n)| *n == name) => {
                     problems.push(problem(1, Some(&shown), "this column is given twice"));
@@ -456,6 +537,70 @@ mod tests {
         // Only an address column is fine too.
         let lines = read("a.csv", "email\njane@example.com\n").unwrap();
         assert_eq!(lines.len(), 1);
+        // Header names match in any case.
+        let lines = read("b.csv", "Email,ALFABET_REF\njane@example.com,421-5-0\n").unwrap();
+        assert!(problems(&lines).is_empty(), "{:?}", problems(&lines));
+        assert!(matches!(&lines[0], Line::Person { person, .. } if person.id("alfabet").is_some()));
+    }
+
+    #[test]
+    fn a_missing_input_is_named_and_a_fifo_is_read_once_to_a_private_copy() {
+        let dir = std::env::temp_dir().join(format!("anonymize-source-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let missing = dir.join("nobody.csv");
+        let err = Source::new(&missing).unwrap_err().to_string();
+        assert!(err.contains("nobody.csv"), "{err}");
+
+        let file = dir.join("people.csv");
+        std::fs::write(&file, "email\njane@example.com\n").unwrap();
+        assert_eq!(
+            Source::new(&file).unwrap().path(),
+            file,
+            "a file is read in place"
+        );
+
+        #[cfg(unix)]
+        {
+            let fifo = dir.join("people.jsonl");
+            let made = std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap();
+            assert!(made.success());
+            let writer = {
+                let fifo = fifo.clone();
+                std::thread::spawn(move || {
+                    std::fs::write(
+                        fifo,
+                        "{\"email\":\"jane@example.com\"}\n{\"alfabet_ref\":\"421-5-0\"}\n",
+                    )
+                    .unwrap();
+                })
+            };
+            let source = Source::new(&fifo).unwrap();
+            writer.join().unwrap();
+            let copy = source.path().to_owned();
+            assert_ne!(copy, fifo);
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = std::fs::metadata(&copy).unwrap().permissions().mode();
+                assert_eq!(mode & 0o777, 0o600);
+            }
+            // Read as often as needed, as JSON lines (the name's extension is kept).
+            for _ in 0..3 {
+                assert_eq!(
+                    open(&copy)
+                        .unwrap()
+                        .filter(|l| matches!(l, Line::Person { .. }))
+                        .count(),
+                    2
+                );
+            }
+            drop(source);
+            assert!(!copy.exists(), "the copy is removed");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -109,7 +109,8 @@ enum ReceiptsCommand {
 #[derive(Args)]
 struct InputArgs {
     /// The persons: CSV with a header (`email`, `guardhouse_id`, `alfabet_ref`,
-    /// `learning360_id`), or JSON lines with the same fields for a file named `*.jsonl`.
+    /// `learning360_id`), or JSON lines with the same fields for a file named `*.jsonl`. `-`
+    /// (standard input) or a pipe is read once, to a private temporary copy.
     #[arg(long, value_name = "FILE")]
     input: PathBuf,
 }
@@ -208,17 +209,30 @@ async fn dispatch(command: Command) -> u8 {
         }
     };
     let ctx = Context { vendors, key };
+    // The input is read more than once: a pipe or standard input is read once, to a copy.
+    let source = match &command {
+        Command::Plan { input, .. } | Command::Run { input, .. } => {
+            match input::Source::new(&input.input) {
+                Ok(source) => source,
+                Err(e) => {
+                    warn!("{e}");
+                    return EXIT_USAGE;
+                }
+            }
+        }
+        Command::Demo | Command::Receipts(_) => unreachable!("handled above"),
+    };
     match command {
-        Command::Plan { input, tuning } => plan::plan(&ctx, &input.input, tuning).await,
+        Command::Plan { tuning, .. } => plan::plan(&ctx, source.path(), tuning).await,
         Command::Run {
-            input,
             receipts,
             skip_invalid,
             grace,
             tuning,
+            ..
         } => {
             let options = run::Options {
-                input: input.input,
+                input: source.path().to_owned(),
                 receipts,
                 skip_invalid,
                 grace: Duration::from_secs(grace),

@@ -589,6 +589,36 @@ async fn plan_reads_only_and_run_refuses_bad_input_or_no_key() {
     assert_no_personal_data(&world, &[&summary]);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn input_from_standard_input_is_read_once_and_everyone_is_erased() {
+    let world = World::new("stdin", 30).await;
+    let receipts = world.receipts().display().to_string();
+    let mut cmd = world.command(&["run", "--input", "-", "--receipts", &receipts]);
+    cmd.stdin(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let pid = child.id().unwrap();
+    let csv = std::fs::read(world.input()).unwrap();
+    {
+        use tokio::io::AsyncWriteExt;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(&csv).await.unwrap();
+    }
+    let ran = finish(child).await;
+    assert_eq!(ran.code, Some(0), "{}\n{}", ran.stdout, ran.stderr);
+    // Every person at every vendor, not "0/30 done".
+    assert_eq!(read_receipts(&world.receipts()).len(), 90);
+    check_after_resume(&world, 0, &[&ran]);
+    // The private copy of the input (named by the run's pid) is gone.
+    let copy = format!("anonymize-input-{pid}-");
+    assert!(
+        !std::fs::read_dir(std::env::temp_dir())
+            .unwrap()
+            .filter_map(Result::ok)
+            .any(|e| e.file_name().to_string_lossy().starts_with(&copy)),
+        "the copy of the input was left behind"
+    );
+}
+
 #[tokio::test]
 async fn an_empty_input_does_nothing_and_says_so() {
     let world = World::new("empty", 0).await;
