@@ -140,6 +140,16 @@ pub enum Error {
         reason: String,
     },
 
+    /// The caller stopped the erasure before its request was sent: nothing was sent. An
+    /// [`Eraser`](crate::Eraser)'s [`WriteAhead`](crate::WriteAhead) answers it when it cannot
+    /// record the intent (a full disk) or when the run is stopping (a signal); it stops the
+    /// vendor's remaining persons too ([`aborts_batch`](Error::aborts_batch)).
+    #[error("not sent: {reason}")]
+    Stopped {
+        /// Why (never personal data).
+        reason: String,
+    },
+
     /// The vendor's API has no way to do this (e.g. look up a user by e-mail).
     #[error("{vendor} does not support {operation}")]
     Unsupported {
@@ -313,6 +323,13 @@ impl Error {
         }
     }
 
+    /// An [`Error::Stopped`].
+    pub fn stopped(reason: impl Into<String>) -> Self {
+        Error::Stopped {
+            reason: reason.into(),
+        }
+    }
+
     /// An [`Error::Configuration`].
     pub fn configuration(reason: impl Into<String>) -> Self {
         Error::Configuration {
@@ -325,6 +342,7 @@ impl Error {
         match self {
             Error::InvalidInput { .. } => "invalid_input",
             Error::Configuration { .. } => "configuration",
+            Error::Stopped { .. } => "stopped",
             Error::Unsupported { .. } => "unsupported",
             Error::Unauthenticated(_) => "unauthenticated",
             Error::PermissionDenied(_) => "permission_denied",
@@ -444,7 +462,7 @@ impl Error {
     pub fn aborts_batch(&self) -> bool {
         matches!(
             self.kind(),
-            "unauthenticated" | "permission_denied" | "configuration"
+            "unauthenticated" | "permission_denied" | "configuration" | "stopped"
         )
     }
 }

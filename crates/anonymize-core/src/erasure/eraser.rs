@@ -59,6 +59,71 @@ pub struct Eraser {
     vendors: Vec<Arc<dyn Anonymizer>>,
     concurrency: usize,
     batch_size: usize,
+    write_ahead: Option<Arc<dyn WriteAhead>>,
+}
+
+/// One erasure about to be sent: whom, and the vendor's id it goes to.
+#[derive(Clone, Copy)]
+#[non_exhaustive]
+pub struct Intent<'a> {
+    /// The person.
+    pub person: &'a Person,
+    /// The vendor's id for them, the one the request names.
+    pub id: &'a str,
+}
+
+impl fmt::Debug for Intent<'_> {
+    /// The person as their [`Debug`](fmt::Debug) shows them (never an address); the id is the
+    /// vendor's.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Intent")
+            .field("person", self.person)
+            .field("id", &self.id)
+            .finish()
+    }
+}
+
+/// A durable record of what an [`Eraser`] is about to erase, written before the request is sent
+/// (write-ahead), so that a crash, a signal or a full disk never leaves an erasure that the
+/// vendor received and nobody recorded.
+///
+/// [`before_erase`](Self::before_erase) is awaited before each erasure call, with every id that
+/// call will name; the call is sent only when it returns `Ok`, and only after it returns. An
+/// error (the record cannot be written; the run is stopping) sends nothing: those persons are
+/// [`NotAttempted`](VendorStatus::NotAttempted) with that error, and so are the vendor's later
+/// persons when it [aborts the batch](Error::aborts_batch) (answer [`Error::stopped`]).
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use anonymize_core::{Anonymizer, Email, Eraser, Intent, MemoryAnonymizer, Person, WriteAhead};
+///
+/// #[derive(Debug, Default)]
+/// struct Log(Mutex<Vec<String>>);
+///
+/// #[async_trait::async_trait]
+/// impl WriteAhead for Log {
+///     async fn before_erase(&self, vendor: &'static str, intents: &[Intent<'_>]) -> anonymize_core::Result<()> {
+///         // A real journal appends and syncs a file (or commits a row) here.
+///         let mut log = self.0.lock().unwrap();
+///         log.extend(intents.iter().map(|i| format!("{vendor} {}", i.id)));
+///         Ok(())
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> anonymize_core::Result<()> {
+/// let acme: Arc<dyn Anonymizer> =
+///     Arc::new(MemoryAnonymizer::new("acme").with_user("42", "jane@example.com"));
+/// let log = Arc::new(Log::default());
+/// let eraser = Eraser::new([acme])?.with_write_ahead(log.clone());
+/// let report = eraser.erase(&Person::from_email(Email::parse("jane@example.com")?)).await?;
+/// assert!(report.is_erased_everywhere());
+/// assert_eq!(*log.0.lock().unwrap(), ["acme 42"]);
+/// # Ok(()) }
+/// ```
+#[async_trait::async_trait]
+pub trait WriteAhead: Send + Sync + fmt::Debug {
+    /// Record, durably, that the erasures of `intents` at `vendor` are about to be sent.
+    async fn before_erase(&self, vendor: &'static str, intents: &[Intent<'_>]) -> Result<()>;
 }
 
 impl fmt::Debug for Eraser {
@@ -67,6 +132,7 @@ impl fmt::Debug for Eraser {
             .field("vendors", &self.vendors().collect::<Vec<_>>())
             .field("concurrency", &self.concurrency)
             .field("batch_size", &self.batch_size)
+            .field("write_ahead", &self.write_ahead.is_some())
             .finish()
     }
 }
@@ -92,7 +158,16 @@ impl Eraser {
             vendors,
             concurrency: DEFAULT_CONCURRENCY,
             batch_size: DEFAULT_BATCH_SIZE,
+            write_ahead: None,
         })
+    }
+
+    /// Record every erasure with `journal` before it is sent ([`WriteAhead`]): in
+    /// [`erase`](Self::erase), [`erase_plan`](Self::erase_plan) and the bulk runs alike.
+    #[must_use = "with_write_ahead returns the changed eraser"]
+    pub fn with_write_ahead(mut self, journal: Arc<dyn WriteAhead>) -> Self {
+        self.write_ahead = Some(journal);
+        self
     }
 
     /// How many batches each vendor works on at once in a bulk run (default
@@ -162,8 +237,13 @@ impl Eraser {
                 let started = Instant::now();
                 let status = match vendor {
                     Some(vendor) => {
-                        let (mut statuses, _) =
-                            erase_found(vendor.as_ref(), &[person], &[&planned.lookup]).await;
+                        let (mut statuses, _) = erase_found(
+                            vendor.as_ref(),
+                            self.write_ahead.as_deref(),
+                            &[person],
+                            &[&planned.lookup],
+                        )
+                        .await;
                         statuses
                             .pop()
                             .unwrap_or_else(|| missing_status(planned.vendor))
@@ -198,7 +278,13 @@ impl Eraser {
                 .await
                 .pop()
                 .unwrap_or_else(|| missing_lookup(v.vendor()));
-            let (mut statuses, _) = erase_found(v.as_ref(), &[person], &[&lookup]).await;
+            let (mut statuses, _) = erase_found(
+                v.as_ref(),
+                self.write_ahead.as_deref(),
+                &[person],
+                &[&lookup],
+            )
+            .await;
             VendorReport {
                 vendor: v.vendor(),
                 status: statuses.pop().unwrap_or_else(|| missing_status(v.vendor())),
@@ -305,12 +391,16 @@ impl Eraser {
         S: Stream<Item = (T, Person)> + Send + 'static,
     {
         let stopped: Arc<Mutex<Option<Error>>> = Arc::default();
+        let journal = self.write_ahead.clone();
         persons
             .ready_chunks(self.batch_size)
             .map(move |batch| {
                 let vendor = vendor.clone();
                 let stopped = stopped.clone();
-                async move { run_batch(vendor.as_ref(), batch, &stopped, erase).await }
+                let journal = journal.clone();
+                async move {
+                    run_batch(vendor.as_ref(), batch, &stopped, erase, journal.as_deref()).await
+                }
             })
             .buffer_unordered(self.concurrency)
             .flat_map(stream::iter)
@@ -324,6 +414,7 @@ async fn run_batch<T>(
     batch: Vec<(T, Person)>,
     stopped: &Mutex<Option<Error>>,
     erase: bool,
+    journal: Option<&dyn WriteAhead>,
 ) -> Vec<(T, VendorReport)> {
     let started = Instant::now();
     let earlier = stopped
@@ -337,7 +428,7 @@ async fn run_batch<T>(
     };
     let (statuses, abort) = if erase {
         let lookups: Vec<&Lookup> = lookups.iter().collect();
-        erase_found(vendor, &persons, &lookups).await
+        erase_found(vendor, journal, &persons, &lookups).await
     } else {
         let abort = lookups.iter().find_map(|l| match l {
             Lookup::NotAttempted(e) => Some(e.clone()),
@@ -423,6 +514,7 @@ async fn look_up(vendor: &dyn Anonymizer, persons: &[&Person]) -> Vec<Lookup> {
 /// person a status; the error that stopped the vendor, if one did.
 async fn erase_found(
     vendor: &dyn Anonymizer,
+    journal: Option<&dyn WriteAhead>,
     persons: &[&Person],
     lookups: &[&Lookup],
 ) -> (Vec<VendorStatus>, Option<Error>) {
@@ -441,6 +533,28 @@ async fn erase_found(
         Lookup::NotAttempted(e) => Some(e.clone()),
         _ => None,
     });
+    // Write ahead: nothing is sent that the journal has not recorded.
+    let recorded = match journal {
+        Some(journal) if !ids.is_empty() => {
+            let mut written = HashSet::new();
+            let intents: Vec<Intent<'_>> = persons
+                .iter()
+                .zip(lookups)
+                .filter_map(|(person, lookup)| {
+                    let id = lookup.id()?;
+                    written.insert(id).then_some(Intent { person, id })
+                })
+                .collect();
+            journal.before_erase(name, &intents).await
+        }
+        _ => Ok(()),
+    };
+    if let Err(error) = recorded {
+        for id in ids.drain(..) {
+            results.insert(id, VendorStatus::NotAttempted(error.clone()));
+        }
+        abort = Some(error);
+    }
     if !ids.is_empty() {
         match vendor.anonymize(&ids).await {
             Ok(outcomes) => {
@@ -838,5 +952,90 @@ mod tests {
         // every later batch asked nothing.
         assert_eq!(stopped, 30 - 3, "{plans:?}");
         assert_eq!(acme.calls() - calls_before, 1);
+    }
+
+    /// A journal that records what it is told, after checking that the vendor has not erased
+    /// any of it yet, and refuses from the `fail_from`th call on.
+    #[derive(Debug)]
+    struct Journal {
+        vendor: MemoryAnonymizer,
+        calls: Mutex<Vec<(&'static str, Vec<String>)>>,
+        fail_from: usize,
+    }
+
+    #[async_trait]
+    impl WriteAhead for Journal {
+        async fn before_erase(&self, vendor: &'static str, intents: &[Intent<'_>]) -> Result<()> {
+            let ids: Vec<String> = intents.iter().map(|i| i.id.to_owned()).collect();
+            let erased = self.vendor.anonymized();
+            assert!(
+                ids.iter().all(|id| !erased.contains(id)),
+                "an erasure was sent before its intent was recorded"
+            );
+            let mut calls = self.calls.lock().unwrap();
+            if calls.len() >= self.fail_from {
+                return Err(Error::stopped("the journal is full"));
+            }
+            calls.push((vendor, ids));
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn every_erasure_is_recorded_before_it_is_sent_and_a_refusal_sends_nothing() {
+        let mut acme = MemoryAnonymizer::new("acme");
+        for i in 0..30 {
+            acme = acme.with_user(i.to_string(), format!("p{i}@example.com"));
+        }
+        let journal = Arc::new(Journal {
+            vendor: acme.clone(),
+            calls: Mutex::default(),
+            fail_from: 2,
+        });
+        let eraser = Eraser::new([Arc::new(acme.clone()) as Arc<dyn Anonymizer>])
+            .unwrap()
+            .with_batch_size(5)
+            .with_concurrency(1)
+            .with_write_ahead(journal.clone());
+
+        // One person: the intent names the vendor and the id the look-up found.
+        let one = Person::from_email(email("p0@example.com"));
+        assert!(eraser.erase(&one).await.unwrap().is_erased_everywhere());
+        assert_eq!(
+            *journal.calls.lock().unwrap(),
+            [("acme", vec!["0".to_owned()])]
+        );
+
+        // In bulk: the second batch is recorded, the third is refused: nothing of it (or later)
+        // is sent, and those persons are not attempted with the journal's error.
+        let persons = (1..21).map(|i| (i, Person::from_email(email(&format!("p{i}@example.com")))));
+        let reports: Vec<(i32, VendorReport)> = eraser
+            .erase_at("acme", stream::iter(persons))
+            .unwrap()
+            .collect()
+            .await;
+        let calls = journal.calls.lock().unwrap().clone();
+        assert_eq!(calls.len(), 2);
+        assert_eq!(calls[1].1, ["1", "2", "3", "4", "5"]);
+        let mut erased = acme.anonymized();
+        erased.sort_by_key(|id| id.parse::<u32>().unwrap());
+        assert_eq!(erased, ["0", "1", "2", "3", "4", "5"]);
+        let not_attempted: Vec<_> = reports
+            .iter()
+            .filter(|(_, r)| r.status.label() == "not_attempted")
+            .collect();
+        assert_eq!(not_attempted.len(), 15);
+        for (_, report) in not_attempted {
+            match &report.status {
+                VendorStatus::NotAttempted(e) => {
+                    assert_eq!(e.kind(), "stopped");
+                    assert!(
+                        e.to_string().contains("not sent: the journal is full"),
+                        "{e}"
+                    );
+                }
+                other => panic!("{other:?}"),
+            }
+        }
     }
 }

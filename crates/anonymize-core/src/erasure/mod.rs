@@ -14,7 +14,7 @@ mod receipt;
 mod report;
 mod time;
 
-pub use eraser::{DEFAULT_BATCH_SIZE, DEFAULT_CONCURRENCY, Eraser};
+pub use eraser::{DEFAULT_BATCH_SIZE, DEFAULT_CONCURRENCY, Eraser, Intent, WriteAhead};
 pub use person::Person;
 pub use plan::{Lookup, LookupKind, Plan, VendorPlan};
 pub use receipt::{LIBRARY_VERSION, PersonRef, Receipt, ReceiptKey};
