@@ -37,8 +37,11 @@ use crate::vendors::Vendors;
 pub(crate) const EXIT_OK: u8 = 0;
 /// The command ran, but some persons are not done (see its output), or `find` found nothing.
 pub(crate) const EXIT_NOT_DONE: u8 = 1;
-/// Bad usage, configuration or input: nothing was sent.
+/// Bad usage, configuration or input, or the receipts file is another run's: nothing was sent.
 pub(crate) const EXIT_USAGE: u8 = 2;
+/// A record could not be written (a full disk, an I/O error): the run stopped, and sent nothing
+/// whose intent is not on file (its output says which erasures are in doubt).
+pub(crate) const EXIT_RECORD: u8 = 3;
 
 /// The environment variable that holds the receipt key.
 pub(crate) const KEY_VARIABLE: &str = "ANONYMIZE_RECEIPT_KEY";

@@ -79,7 +79,7 @@ pub(crate) async fn plan(ctx: &Context, input: &Path, tuning: Tuning) -> u8 {
     let repeats: Arc<HashSet<u64>> = Arc::new(scanned.repeats.clone());
     let mut streams = Vec::new();
     for &vendor in &names {
-        let persons = match scan::persons(input, key.clone(), repeats.clone(), |_| false) {
+        let persons = match scan::persons(input, key.clone(), repeats.clone(), |_, p| Some(p)) {
             Ok(p) => p,
             Err(e) => {
                 warn!("{e}");

@@ -1,9 +1,14 @@
 //! The receipts file: JSON lines, a header line then one [`Receipt`] per line, appended as each
 //! finishes and synced to disk.
 //!
-//! Line 1: `{"format":"anonymize-receipts","version":1,"key_id":"…","library":"…"}`: the marker
+//! Line 1: `{"format":"anonymize-receipts","version":2,"key_id":"…","library":"…"}`: the marker
 //! that this is a receipts file, and the id of the key whose hashes name its persons (a file
 //! written with another key would name everyone differently, so it is refused).
+//!
+//! Version 2 adds the write-ahead [`IntentRecord`] lines: one per (person, vendor), written and
+//! synced before the erasure is sent. An intent without a later receipt for the same person and
+//! vendor is *in doubt* ([`Done::in_doubt`]). Version 1 files (no intents) are read, and never
+//! appended to: that would make them a version 2 file under a version 1 header.
 //!
 //! Reading: a last line cut short (the process was killed while writing it) is dropped with a
 //! warning, and cut from the file before anything is appended; any other line that is not a
@@ -15,12 +20,21 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
-use anonymize_core::{LIBRARY_VERSION, PersonRef, Receipt, ReceiptKey};
+use anonymize_core::{IntentRecord, LIBRARY_VERSION, PersonRef, Receipt, ReceiptKey};
 
 /// The format marker of line 1.
 pub(crate) const FORMAT: &str = "anonymize-receipts";
-/// The version of the format this program writes and reads.
-pub(crate) const VERSION: u32 = 1;
+/// The version of the format this program writes (and the newest it reads).
+pub(crate) const VERSION: u32 = 2;
+
+/// One line after the header.
+#[derive(Debug)]
+pub(crate) enum Entry {
+    /// An outcome.
+    Receipt(Receipt),
+    /// An erasure about to be sent (version 2).
+    Intent(IntentRecord),
+}
 
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Header {
@@ -79,6 +93,8 @@ impl fmt::Display for ReadError {
 pub(crate) struct Contents {
     /// The id of the key the file was written with.
     pub(crate) key_id: String,
+    /// The format version of its header (0: no header yet).
+    pub(crate) version: u32,
     /// The line number of a last line cut short, dropped.
     pub(crate) torn: Option<u64>,
     /// How many bytes of the file are whole lines.
@@ -100,12 +116,26 @@ impl Contents {
     }
 }
 
-/// Read the receipts file at `path`, calling `each` with every receipt and its line number. With
-/// `key`, a file written with another key is refused.
+/// Read the receipts file at `path`, calling `each` with every receipt and its line number (the
+/// intents are left out: see [`read_entries`]). With `key`, a file written with another key is
+/// refused.
 pub(crate) fn read(
     path: &Path,
     key: Option<&ReceiptKey>,
     mut each: impl FnMut(u64, Receipt),
+) -> Result<Contents, ReadError> {
+    read_entries(path, key, |line, entry| {
+        if let Entry::Receipt(r) = entry {
+            each(line, r);
+        }
+    })
+}
+
+/// [`read`], with every line after the header: receipts and intents.
+pub(crate) fn read_entries(
+    path: &Path,
+    key: Option<&ReceiptKey>,
+    mut each: impl FnMut(u64, Entry),
 ) -> Result<Contents, ReadError> {
     let io = |e| ReadError::Io(path.to_owned(), e);
     let mut reader = BufReader::new(File::open(path).map_err(io)?);
@@ -113,6 +143,7 @@ pub(crate) fn read(
     let mut offset = 0u64;
     let mut line = 0u64;
     let mut key_id = None;
+    let mut version = 0;
     loop {
         buf.clear();
         let n = reader.read_until(b'\n', &mut buf).map_err(io)?;
@@ -129,6 +160,7 @@ pub(crate) fn read(
                     // Killed while writing the header: the file holds nothing yet.
                     return Ok(Contents {
                         key_id: String::new(),
+                        version: 0,
                         torn: Some(1),
                         good_len: 0,
                         needs_newline: false,
@@ -139,32 +171,35 @@ pub(crate) fn read(
             if header.format != FORMAT {
                 return Err(ReadError::NotReceipts(path.to_owned()));
             }
-            if header.version != VERSION {
+            if header.version == 0 || header.version > VERSION {
                 return Err(ReadError::Version(path.to_owned(), header.version));
             }
             if key.is_some_and(|k| k.id() != header.key_id) {
                 return Err(ReadError::OtherKey(path.to_owned()));
             }
             key_id = Some(header.key_id);
+            version = header.version;
         } else {
-            match serde_json::from_slice::<Receipt>(text) {
-                Ok(receipt) => each(line, receipt),
+            match entry(text, version) {
+                Some(entry) => each(line, entry),
                 // The last line, cut short: what a kill during a write leaves.
-                Err(_) if !whole => {
+                None if !whole => {
                     return Ok(Contents {
                         key_id: key_id.unwrap_or_default(),
+                        version,
                         torn: Some(line),
                         good_len: offset,
                         needs_newline: false,
                     });
                 }
-                Err(_) => return Err(ReadError::Corrupt(path.to_owned(), line)),
+                None => return Err(ReadError::Corrupt(path.to_owned(), line)),
             }
         }
         offset += n as u64;
         if !whole {
             return Ok(Contents {
                 key_id: key_id.unwrap_or_default(),
+                version,
                 torn: None,
                 good_len: offset,
                 needs_newline: true,
@@ -174,6 +209,7 @@ pub(crate) fn read(
     match key_id {
         Some(key_id) => Ok(Contents {
             key_id,
+            version,
             torn: None,
             good_len: offset,
             needs_newline: false,
@@ -181,10 +217,23 @@ pub(crate) fn read(
         // An empty file: nothing written yet.
         None => Ok(Contents {
             key_id: String::new(),
+            version: 0,
             torn: None,
             good_len: 0,
             needs_newline: false,
         }),
+    }
+}
+
+/// A line after the header: a receipt, or (from version 2) an intent.
+fn entry(text: &[u8], version: u32) -> Option<Entry> {
+    match serde_json::from_slice::<Receipt>(text) {
+        Ok(receipt) => Some(Entry::Receipt(receipt)),
+        Err(_) if version >= 2 => serde_json::from_slice::<IntentRecord>(text)
+            .ok()
+            .filter(|i| i.intent == "erase")
+            .map(Entry::Intent),
+        Err(_) => None,
     }
 }
 
@@ -207,21 +256,69 @@ pub(crate) fn short(person: &PersonRef) -> u128 {
     u128::from_be_bytes(bytes)
 }
 
-/// The persons done at each vendor, by their latest receipt there.
+/// The persons done at each vendor, by their latest receipt there, and the erasures whose intent
+/// has no done receipt after it.
 #[derive(Debug, Default)]
 pub(crate) struct Done {
     by_vendor: HashMap<String, HashSet<u128>>,
+    /// Per vendor and person: the id of the latest intent not followed by a done receipt, and
+    /// whether any outcome was written after it.
+    intents: HashMap<String, HashMap<u128, (String, bool)>>,
 }
 
 impl Done {
-    /// Account for one more receipt (later receipts replace earlier ones).
+    /// Account for one more line of the file.
+    pub(crate) fn entry(&mut self, entry: &Entry) {
+        match entry {
+            Entry::Receipt(receipt) => self.record(receipt),
+            Entry::Intent(intent) => {
+                self.intents
+                    .entry(intent.vendor.clone())
+                    .or_default()
+                    .insert(short(&intent.person), (intent.vendor_id.clone(), false));
+            }
+        }
+    }
+
+    /// Account for one more receipt (later receipts replace earlier ones). Only a done receipt
+    /// closes an intent: after a failed one (a timeout may have reached the vendor), the person
+    /// is still erased by the intent's id, never looked up again; a not-attempted one sent
+    /// nothing and leaves the intent as it was.
     pub(crate) fn record(&mut self, receipt: &Receipt) {
+        if let Some(intents) = self.intents.get_mut(&receipt.vendor) {
+            let person = short(&receipt.person);
+            if receipt.is_done() {
+                intents.remove(&person);
+            } else if receipt.status.label() != "not_attempted"
+                && let Some((_, answered)) = intents.get_mut(&person)
+            {
+                *answered = true;
+            }
+        }
         let set = self.by_vendor.entry(receipt.vendor.clone()).or_default();
         if receipt.is_done() {
             set.insert(short(&receipt.person));
         } else {
             set.remove(&short(&receipt.person));
         }
+    }
+
+    /// The vendor id that `person`'s erasure at `vendor` must go to: the id of an intent that no
+    /// done receipt followed (the erasure may have reached the vendor, so a look-up by address
+    /// could find nobody). With it, whether no outcome at all was written after the intent (the
+    /// attempt was interrupted).
+    pub(crate) fn intended(&self, vendor: &str, person: &PersonRef) -> Option<(&str, bool)> {
+        self.intents
+            .get(vendor)?
+            .get(&short(person))
+            .map(|(id, answered)| (id.as_str(), !answered))
+    }
+
+    /// How many erasures at `vendor` were interrupted: an intent, and no outcome after it.
+    pub(crate) fn in_doubt(&self, vendor: &str) -> usize {
+        self.intents
+            .get(vendor)
+            .map_or(0, |m| m.values().filter(|(_, answered)| !answered).count())
     }
 
     /// Whether `person` is done at `vendor`.
@@ -528,10 +625,10 @@ mod tests {
         }
         std::fs::write(
             &path,
-            header_line(&k).replace("\"version\":1", "\"version\":2"),
+            header_line(&k).replace("\"version\":2", "\"version\":3"),
         )
         .unwrap();
-        assert!(matches!(read_all(&path, &k), Err(ReadError::Version(_, 2))));
+        assert!(matches!(read_all(&path, &k), Err(ReadError::Version(_, 3))));
 
         std::fs::write(&path, format!("{}{}", header_line(&k), good)).unwrap();
         let other = key("04");
@@ -543,7 +640,7 @@ mod tests {
 
     fn header_line(k: &ReceiptKey) -> String {
         format!(
-            "{{\"format\":\"{FORMAT}\",\"version\":1,\"key_id\":\"{}\",\"library\":\"x\"}}\n",
+            "{{\"format\":\"{FORMAT}\",\"version\":2,\"key_id\":\"{}\",\"library\":\"x\"}}\n",
             k.id()
         )
     }

@@ -6,15 +6,19 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
-use anonymize_core::{Eraser, PersonRef, Receipt, ReceiptKey, VendorReport};
+use anonymize_core::{
+    Eraser, Intent, IntentRecord, Person, PersonRef, Receipt, ReceiptKey, VendorReport, WriteAhead,
+};
 use futures_util::StreamExt;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::progress::Progress;
-use crate::receipts::{self, Done, Writer};
+use crate::receipts::{self, Done, Writer, short};
 use crate::scan::{self, Scan};
 use crate::signals::{self, Signal};
-use crate::{Context, EXIT_NOT_DONE, EXIT_OK, EXIT_USAGE, KEY_VARIABLE, Tuning, say, warn};
+use crate::{
+    Context, EXIT_NOT_DONE, EXIT_OK, EXIT_RECORD, EXIT_USAGE, KEY_VARIABLE, Tuning, say, warn,
+};
 
 /// What `run` was asked.
 pub(crate) struct Options {
@@ -78,7 +82,17 @@ pub(crate) async fn run(ctx: Context, options: Options) -> u8 {
     let mut done = Done::default();
     let existing = match &writer {
         Some(w) if w.len() > 0 => {
-            match receipts::read(&options.receipts, Some(&key), |_, r| done.record(&r)) {
+            match receipts::read_entries(&options.receipts, Some(&key), |_, e| done.entry(&e)) {
+                Ok(contents) if contents.version == 1 => {
+                    warn!(
+                        "{}: receipts format version 1, written before write-ahead intents; \
+                         `receipts summarize` and `receipts find` read it, but a run appends \
+                         only to a version {} file: give this run a new receipts file",
+                        options.receipts.display(),
+                        receipts::VERSION
+                    );
+                    return EXIT_USAGE;
+                }
                 Ok(contents) => Some(contents),
                 Err(e) => {
                     warn!("{e}");
@@ -160,7 +174,7 @@ pub(crate) async fn run(ctx: Context, options: Options) -> u8 {
         }
     };
     erase(
-        &eraser,
+        eraser,
         &key,
         done,
         &scanned,
@@ -171,34 +185,111 @@ pub(crate) async fn run(ctx: Context, options: Options) -> u8 {
     .await
 }
 
+/// What the vendors' pipelines and the journal hand to the writer.
+enum Message {
+    /// Erasures about to be sent: written and synced, then answered (the error's text when the
+    /// write failed), and only then sent.
+    Intents(Vec<IntentRecord>, oneshot::Sender<Result<(), String>>),
+    /// One person's outcome at one vendor.
+    Report(PersonRef, VendorReport),
+}
+
+/// The run's write-ahead journal: the intents go to the writer, which syncs them with the
+/// receipts; an erasure is sent only once its intent is on disk, and never once the run stops.
+#[derive(Debug)]
+struct Journal {
+    key: ReceiptKey,
+    tx: mpsc::Sender<Message>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Journal {
+    fn stopping(&self) -> anonymize_core::Result<()> {
+        if self.stop.load(Ordering::SeqCst) {
+            Err(anonymize_core::Error::stopped("the run is stopping"))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl WriteAhead for Journal {
+    async fn before_erase(
+        &self,
+        vendor: &'static str,
+        intents: &[Intent<'_>],
+    ) -> anonymize_core::Result<()> {
+        self.stopping()?;
+        let now = SystemTime::now();
+        let records = intents
+            .iter()
+            .map(|i| IntentRecord::erase(now, self.key.person_ref(i.person), vendor, i.id))
+            .collect();
+        let (ack, written) = oneshot::channel();
+        let gone = || anonymize_core::Error::stopped("the receipts writer has stopped");
+        self.tx
+            .send(Message::Intents(records, ack))
+            .await
+            .map_err(|_| gone())?;
+        match written.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                return Err(anonymize_core::Error::stopped(format!(
+                    "its intent could not be recorded ({e})"
+                )));
+            }
+            Err(_) => return Err(gone()),
+        }
+        // A signal while the intent was being synced: nothing new starts.
+        self.stopping()
+    }
+}
+
 /// The counts of one vendor in this run.
 #[derive(Default)]
 struct Tally {
     skipped: u64,
+    /// Erasures interrupted in an earlier run (an intent, no outcome), settled in this one.
+    settling: u64,
     labels: BTreeMap<&'static str, u64>,
     advice: BTreeMap<&'static str, u64>,
 }
 
 async fn erase(
-    eraser: &Eraser,
+    eraser: Eraser,
     key: &ReceiptKey,
     done: Done,
     scanned: &Scan,
     options: &Options,
     writer: &mut Writer,
-    mut signalled: tokio::sync::oneshot::Receiver<Signal>,
+    mut signalled: oneshot::Receiver<Signal>,
 ) -> u8 {
     let names: Vec<&'static str> = eraser.vendors().collect();
     let done = Arc::new(done);
     let repeats: Arc<HashSet<u64>> = Arc::new(scanned.repeats.clone());
     let stop = Arc::new(AtomicBool::new(false));
-    let (tx, mut rx) = mpsc::channel::<(PersonRef, VendorReport)>(WRITE_BATCH * 2);
+    let (tx, mut rx) = mpsc::channel::<Message>(WRITE_BATCH * 2);
+    let eraser = eraser.with_write_ahead(Arc::new(Journal {
+        key: key.clone(),
+        tx: tx.clone(),
+        stop: stop.clone(),
+    }));
     for &vendor in &names {
         let done = done.clone();
         let stopping = stop.clone();
-        let persons = match scan::persons(&options.input, key.clone(), repeats.clone(), move |r| {
-            done.contains(vendor, r)
-        }) {
+        let prepare = move |r: &PersonRef, person: Person| {
+            if done.contains(vendor, r) {
+                return None;
+            }
+            // An earlier intent without a done receipt: erased by the id it named, never looked
+            // up again (the vendor may have erased them, and would answer "not found").
+            Some(match done.intended(vendor, r) {
+                Some((id, _)) => person.with_id(vendor, id),
+                None => person,
+            })
+        };
+        let persons = match scan::persons(&options.input, key.clone(), repeats.clone(), prepare) {
             Ok(p) => p.take_while(move |_| std::future::ready(!stopping.load(Ordering::SeqCst))),
             Err(e) => {
                 warn!("{e}");
@@ -215,21 +306,25 @@ async fn erase(
         let tx = tx.clone();
         tokio::spawn(async move {
             let mut reports = std::pin::pin!(reports);
-            while let Some(item) = reports.next().await {
-                if tx.send(item).await.is_err() {
+            while let Some((person, report)) = reports.next().await {
+                if tx.send(Message::Report(person, report)).await.is_err() {
                     break;
                 }
             }
         });
     }
+    // The writer ends when every pipeline has, and with them their journal (the eraser's).
     drop(tx);
+    drop(eraser);
 
     let mut tallies: BTreeMap<&'static str, Tally> = BTreeMap::new();
     let totals: Vec<(&'static str, u64)> = names
         .iter()
         .map(|&v| {
             let skipped = scanned.already_done.get(v).copied().unwrap_or(0);
-            tallies.entry(v).or_default().skipped = skipped;
+            let tally = tallies.entry(v).or_default();
+            tally.skipped = skipped;
+            tally.settling = done.in_doubt(v) as u64;
             (v, scanned.persons - skipped)
         })
         .collect();
@@ -239,7 +334,7 @@ async fn erase(
     let mut listening = true;
     let deadline = tokio::time::sleep(Duration::MAX / 4);
     let mut deadline = std::pin::pin!(deadline);
-    let mut written = 0u64;
+    let mut log = Log::default();
     loop {
         tokio::select! {
             item = rx.recv() => {
@@ -251,16 +346,14 @@ async fn erase(
                         Err(_) => break,
                     }
                 }
-                if let Err(e) = write(writer, &batch, &mut tallies, &mut progress) {
-                    warn!(
-                        "cannot write {}: {e}; stopping (the requests of the last {} results were \
-                         sent; those persons are looked up again on the next run)",
-                        options.receipts.display(),
-                        batch.len()
-                    );
-                    return EXIT_NOT_DONE;
+                if let Err(e) = log.write(writer, batch, &done, &mut tallies, &mut progress) {
+                    // Nothing more is sent: the journal refuses every intent from now on.
+                    stop.store(true, Ordering::SeqCst);
+                    progress.finish();
+                    warn!("cannot write {}: {e}; stopping, nothing more is sent", options.receipts.display());
+                    log.say_unrecorded(&names, &options.receipts);
+                    return EXIT_RECORD;
                 }
-                written += batch.len() as u64;
             }
             signal = &mut signalled, if listening => {
                 listening = false;
@@ -277,8 +370,8 @@ async fn erase(
             }
             () = &mut deadline, if interrupted.is_some() => {
                 warn!(
-                    "gave up waiting for the requests in flight: they have no receipt and are \
-                     done again on the next run"
+                    "gave up waiting for the requests in flight: their intents are on file, and \
+                     the next run settles them at the ids recorded"
                 );
                 break;
             }
@@ -286,33 +379,122 @@ async fn erase(
         }
     }
     progress.finish();
-    report(&names, &tallies, &options.receipts, written, interrupted)
+    report(
+        &names,
+        &tallies,
+        &options.receipts,
+        log.receipts,
+        interrupted,
+    )
 }
 
-/// Write one batch of results as receipts, synced, and count them.
-fn write(
-    writer: &mut Writer,
-    batch: &[(PersonRef, VendorReport)],
-    tallies: &mut BTreeMap<&'static str, Tally>,
-    progress: &mut Progress,
-) -> std::io::Result<()> {
-    let now = SystemTime::now();
-    let mut lines = String::with_capacity(batch.len() * 320);
-    for (person, report) in batch {
-        let receipt = Receipt::at(now, *person, report);
-        lines.push_str(&serde_json::to_string(&receipt).map_err(std::io::Error::other)?);
-        lines.push('\n');
-    }
-    // The disk wait blocks this thread only: the vendors' work goes on on the others.
-    tokio::task::block_in_place(|| writer.append(&lines))?;
-    for (_, report) in batch {
-        let tally = tallies.entry(report.vendor).or_default();
-        *tally.labels.entry(report.status.label()).or_default() += 1;
-        if let Some(step) = report.status.next_step() {
-            *tally.advice.entry(step.advice()).or_default() += 1;
+/// What this run wrote: its receipts, and the intents not yet followed by an outcome.
+#[derive(Default)]
+struct Log {
+    receipts: u64,
+    /// (vendor, person) of each intent written and not yet answered by a receipt.
+    open: HashSet<(String, u128)>,
+}
+
+impl Log {
+    /// Write one batch (intents and receipts) in one piece, synced; then answer the intents,
+    /// and count the receipts. On an error every intent of the batch is answered with it (so
+    /// nothing of it is sent).
+    fn write(
+        &mut self,
+        writer: &mut Writer,
+        batch: Vec<Message>,
+        done: &Done,
+        tallies: &mut BTreeMap<&'static str, Tally>,
+        progress: &mut Progress,
+    ) -> std::io::Result<()> {
+        let now = SystemTime::now();
+        let mut lines = String::with_capacity(batch.len() * 320);
+        let mut acks = Vec::new();
+        let mut reports = Vec::new();
+        let mut intents = Vec::new();
+        let mut result = Ok(());
+        for message in batch {
+            match message {
+                Message::Intents(records, ack) => {
+                    for record in &records {
+                        if result.is_ok() {
+                            result = push(&mut lines, record);
+                        }
+                    }
+                    intents.extend(records);
+                    acks.push(ack);
+                }
+                Message::Report(person, report) => {
+                    let mut receipt = Receipt::at(now, person, &report);
+                    if done
+                        .intended(report.vendor, &person)
+                        .is_some_and(|(_, cut)| cut)
+                    {
+                        receipt = receipt.settling();
+                    }
+                    if result.is_ok() {
+                        result = push(&mut lines, &receipt);
+                    }
+                    reports.push((person, report));
+                }
+            }
         }
-        progress.advance(report.vendor, 1);
+        // The disk wait blocks this thread only: the vendors' work goes on on the others.
+        let result = result.and_then(|()| tokio::task::block_in_place(|| writer.append(&lines)));
+        if let Err(e) = &result {
+            for ack in acks {
+                let _ = ack.send(Err(e.to_string()));
+            }
+            return result;
+        }
+        for intent in intents {
+            self.open.insert((intent.vendor, short(&intent.person)));
+        }
+        for ack in acks {
+            let _ = ack.send(Ok(()));
+        }
+        for (person, report) in reports {
+            // Any outcome answers the intent, a not-attempted one too (nothing was sent).
+            self.open
+                .remove(&(report.vendor.to_owned(), short(&person)));
+            self.receipts += 1;
+            let tally = tallies.entry(report.vendor).or_default();
+            *tally.labels.entry(report.status.label()).or_default() += 1;
+            if let Some(step) = report.status.next_step() {
+                *tally.advice.entry(step.advice()).or_default() += 1;
+            }
+            progress.advance(report.vendor, 1);
+        }
+        Ok(())
     }
+
+    /// After a failed write: which erasures are in which state, per vendor.
+    fn say_unrecorded(&self, names: &[&'static str], receipts: &std::path::Path) {
+        say!(
+            "receipts: {} written to {} before the write failed",
+            self.receipts,
+            receipts.display()
+        );
+        for vendor in names {
+            let open = self.open.iter().filter(|(v, _)| v == vendor).count();
+            say!(
+                "{vendor:<12} {open} erasure(s) recorded as about to be sent, without an outcome \
+                 on file: in doubt, settled on the next run at the ids recorded"
+            );
+        }
+        say!(
+            "every erasure sent has its intent on file; the erasures whose intent could not be \
+             written were not sent. Free the disk (or fix the error), then run the same command \
+             again"
+        );
+    }
+}
+
+/// Append `value` to `lines` as one JSON line.
+fn push(lines: &mut String, value: &impl serde::Serialize) -> std::io::Result<()> {
+    lines.push_str(&serde_json::to_string(value).map_err(std::io::Error::other)?);
+    lines.push('\n');
     Ok(())
 }
 
@@ -340,6 +522,14 @@ fn report(
             "{vendor:<12} {counts}; {} already done before this run",
             tally.skipped
         );
+        if tally.settling > 0 {
+            say!(
+                "{:<12} {} of them settle(d) an erasure interrupted in an earlier run, at the id \
+                 its intent recorded",
+                "",
+                tally.settling
+            );
+        }
         for (advice, n) in &tally.advice {
             everything_done = false;
             say!("{:<12} {n} to finish: {advice}", "");

@@ -67,18 +67,19 @@ pub(crate) fn scan(
 }
 
 /// The usable persons of the input for one vendor, read again from the file, without the
-/// repeats and without the persons `skip` says are done: what the vendor's pipeline takes.
+/// repeats, each passed through `prepare` (which leaves out a person by answering `None`, or
+/// changes them, e.g. to give the id an earlier intent named): what the vendor's pipeline takes.
 pub(crate) fn persons(
     path: &Path,
     key: ReceiptKey,
     repeats: std::sync::Arc<HashSet<u64>>,
-    mut skip: impl FnMut(&PersonRef) -> bool + Send + 'static,
+    mut prepare: impl FnMut(&PersonRef, Person) -> Option<Person> + Send + 'static,
 ) -> Result<impl Stream<Item = (PersonRef, Person)> + Send + 'static, OpenError> {
     let lines = input::open(path)?;
     Ok(stream::iter(lines.filter_map(move |line| match line {
         Line::Person { line, person } if !repeats.contains(&line) => {
             let person_ref = key.person_ref(&person);
-            (!skip(&person_ref)).then_some((person_ref, person))
+            prepare(&person_ref, person).map(|p| (person_ref, p))
         }
         _ => None,
     })))
@@ -136,8 +137,8 @@ mod tests {
         assert_eq!(scanned.already_done.get("guardhouse"), None);
         // A vendor's pass leaves out the repeats and what is done there.
         let repeats = std::sync::Arc::new(scanned.repeats.clone());
-        let at_alfabet: Vec<PersonRef> = persons(&path, key.clone(), repeats, move |r| {
-            done.contains("alfabet", r)
+        let at_alfabet: Vec<PersonRef> = persons(&path, key.clone(), repeats, move |r, p| {
+            (!done.contains("alfabet", r)).then_some(p)
         })
         .unwrap()
         .map(|(r, _)| r)

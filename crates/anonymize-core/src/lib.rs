@@ -59,9 +59,9 @@ pub mod vendor;
 pub use anonymizer::{Anonymizer, AnonymizerExt, Subject};
 pub use email::Email;
 pub use erasure::{
-    DEFAULT_BATCH_SIZE, DEFAULT_CONCURRENCY, Eraser, Intent, LIBRARY_VERSION, Lookup, LookupKind,
-    NextStep, Person, PersonRef, Plan, Receipt, ReceiptKey, Report, VendorPlan, VendorReport,
-    VendorStatus, WriteAhead,
+    DEFAULT_BATCH_SIZE, DEFAULT_CONCURRENCY, Eraser, Intent, IntentRecord, LIBRARY_VERSION, Lookup,
+    LookupKind, NextStep, Person, PersonRef, Plan, Receipt, ReceiptKey, Report, VendorPlan,
+    VendorReport, VendorStatus, WriteAhead,
 };
 pub use error::{Error, ErrorRecord, Result};
 pub use http::HttpConfig;

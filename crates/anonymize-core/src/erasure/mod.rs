@@ -17,5 +17,5 @@ mod time;
 pub use eraser::{DEFAULT_BATCH_SIZE, DEFAULT_CONCURRENCY, Eraser, Intent, WriteAhead};
 pub use person::Person;
 pub use plan::{Lookup, LookupKind, Plan, VendorPlan};
-pub use receipt::{LIBRARY_VERSION, PersonRef, Receipt, ReceiptKey};
+pub use receipt::{IntentRecord, LIBRARY_VERSION, PersonRef, Receipt, ReceiptKey};
 pub use report::{NextStep, Report, VendorReport, VendorStatus};

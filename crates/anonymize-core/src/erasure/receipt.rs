@@ -206,6 +206,50 @@ pub struct Receipt {
     pub elapsed_ms: u64,
     /// The version of the library that wrote the receipt.
     pub library: String,
+    /// This receipt settles an attempt that was interrupted after its [`IntentRecord`] was
+    /// written (a crash, a signal, a full disk): the erasure was sent again to the id the intent
+    /// named, without a new look-up. Written only when true.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub settles_interrupted: bool,
+}
+
+/// The write-ahead record of an erasure about to be sent: written (and synced) before the
+/// request, so that an erasure the vendor may have received always has a record, even when its
+/// outcome was never learned. An intent without a later [`Receipt`] for the same person and
+/// vendor is *in doubt*: settle it at the [`vendor_id`](Self::vendor_id) it names, never by
+/// looking the person up again (they may be erased already, hence not found).
+///
+/// Written as one JSON line: `{"at":"…","intent":"erase","person":"…","vendor":"…",
+/// "vendor_id":"…","library":"…"}`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct IntentRecord {
+    /// When the intent was recorded (RFC 3339, UTC).
+    pub at: String,
+    /// What is about to be done: `erase`.
+    pub intent: String,
+    /// Who (keyed hash).
+    pub person: PersonRef,
+    /// Where.
+    pub vendor: String,
+    /// The vendor's id the request names.
+    pub vendor_id: String,
+    /// The version of the library that wrote it.
+    pub library: String,
+}
+
+impl IntentRecord {
+    /// The intent, recorded at `at`, to erase `person` at `vendor` by `vendor_id`.
+    pub fn erase(at: SystemTime, person: PersonRef, vendor: &str, vendor_id: &str) -> Self {
+        Self {
+            at: rfc3339(at),
+            intent: "erase".to_owned(),
+            person,
+            vendor: vendor.to_owned(),
+            vendor_id: vendor_id.to_owned(),
+            library: LIBRARY_VERSION.to_owned(),
+        }
+    }
 }
 
 impl Receipt {
@@ -225,7 +269,16 @@ impl Receipt {
             status: scrubbed(&report.status),
             elapsed_ms: u64::try_from(report.elapsed.as_millis()).unwrap_or(u64::MAX),
             library: LIBRARY_VERSION.to_owned(),
+            settles_interrupted: false,
         }
+    }
+
+    /// This receipt, marked as settling an interrupted attempt ([`settles_interrupted`](
+    /// Self::settles_interrupted)).
+    #[must_use = "settling returns the marked receipt"]
+    pub fn settling(mut self) -> Self {
+        self.settles_interrupted = true;
+        self
     }
 
     /// Whether the person's data is gone from this vendor (anonymized, or not there).

@@ -52,8 +52,9 @@ impl VendorStatus {
             VendorStatus::Finished(Outcome::Anonymized(_) | Outcome::NotFound) => None,
             VendorStatus::Finished(Outcome::Rejected { .. }) => Some(NextStep::FixAtVendor),
             VendorStatus::Finished(Outcome::Invalid { .. }) => Some(NextStep::FixInput),
+            // A stopped run (a signal, a record that could not be written) is run again.
             VendorStatus::Finished(Outcome::Failed(e)) | VendorStatus::NotAttempted(e)
-                if e.aborts_batch() =>
+                if e.aborts_batch() && e.kind() != "stopped" =>
             {
                 Some(NextStep::FixConfiguration)
             }
