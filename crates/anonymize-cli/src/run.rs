@@ -3,11 +3,11 @@
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
 use anonymize_core::{
-    Eraser, Intent, IntentRecord, Person, PersonRef, Receipt, ReceiptKey, VendorReport, WriteAhead,
+    Eraser, Intent, IntentRecord, Person, PersonRef, Receipt, ReceiptKey, Stop, VendorReport,
+    WriteAhead,
 };
 use futures_util::StreamExt;
 use tokio::sync::{mpsc, oneshot};
@@ -200,16 +200,12 @@ enum Message {
 struct Journal {
     key: ReceiptKey,
     tx: mpsc::Sender<Message>,
-    stop: Arc<AtomicBool>,
+    stop: Stop,
 }
 
 impl Journal {
     fn stopping(&self) -> anonymize_core::Result<()> {
-        if self.stop.load(Ordering::SeqCst) {
-            Err(anonymize_core::Error::stopped("the run is stopping"))
-        } else {
-            Ok(())
-        }
+        self.stop.error().map_or(Ok(()), Err)
     }
 }
 
@@ -268,16 +264,17 @@ async fn erase(
     let names: Vec<&'static str> = eraser.vendors().collect();
     let done = Arc::new(done);
     let repeats: Arc<HashSet<u64>> = Arc::new(scanned.repeats.clone());
-    let stop = Arc::new(AtomicBool::new(false));
+    let stop = Stop::new();
     let (tx, mut rx) = mpsc::channel::<Message>(WRITE_BATCH * 2);
-    let eraser = eraser.with_write_ahead(Arc::new(Journal {
-        key: key.clone(),
-        tx: tx.clone(),
-        stop: stop.clone(),
-    }));
+    let eraser = eraser
+        .with_stop(stop.clone())
+        .with_write_ahead(Arc::new(Journal {
+            key: key.clone(),
+            tx: tx.clone(),
+            stop: stop.clone(),
+        }));
     for &vendor in &names {
         let done = done.clone();
-        let stopping = stop.clone();
         let prepare = move |r: &PersonRef, person: Person| {
             if done.contains(vendor, r) {
                 return None;
@@ -290,7 +287,7 @@ async fn erase(
             })
         };
         let persons = match scan::persons(&options.input, key.clone(), repeats.clone(), prepare) {
-            Ok(p) => p.take_while(move |_| std::future::ready(!stopping.load(Ordering::SeqCst))),
+            Ok(p) => p,
             Err(e) => {
                 warn!("{e}");
                 return EXIT_USAGE;
@@ -348,7 +345,7 @@ async fn erase(
                 }
                 if let Err(e) = log.write(writer, batch, &done, &mut tallies, &mut progress) {
                     // Nothing more is sent: the journal refuses every intent from now on.
-                    stop.store(true, Ordering::SeqCst);
+                    stop.stop("a record could not be written");
                     progress.finish();
                     warn!("cannot write {}: {e}; stopping, nothing more is sent", options.receipts.display());
                     log.say_unrecorded(&names, &options.receipts);
@@ -359,7 +356,7 @@ async fn erase(
                 listening = false;
                 let Ok(signal) = signal else { continue };
                 interrupted = Some(signal);
-                stop.store(true, Ordering::SeqCst);
+                stop.stop(format!("interrupted ({})", signal.name));
                 deadline.as_mut().reset(tokio::time::Instant::now() + options.grace);
                 warn!(
                     "interrupted ({}): starting nothing new; waiting up to {} s for the requests \

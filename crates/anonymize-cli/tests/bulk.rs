@@ -534,6 +534,195 @@ async fn stopped_with_sigterm_or_sighup_like_ctrl_c_then_run_again() {
     }
 }
 
+/// A loopback TCP proxy in front of a simulator: it holds every answer `hold` (a slow vendor,
+/// without the simulator's one thread waiting in between) and logs when each request's first
+/// bytes arrive, which is when the client sent it.
+struct SlowProxy {
+    url: url::Url,
+    log: std::sync::Arc<std::sync::Mutex<Vec<(Instant, String)>>>,
+}
+
+impl SlowProxy {
+    async fn start(target: &url::Url, hold: Duration) -> Self {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        use tokio::net::{TcpListener, TcpStream};
+        let upstream = format!("{}:{}", target.host_str().unwrap(), target.port().unwrap());
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut url = target.clone();
+        url.set_port(Some(listener.local_addr().unwrap().port()))
+            .unwrap();
+        let log: std::sync::Arc<std::sync::Mutex<Vec<(Instant, String)>>> = Default::default();
+        let accept_log = log.clone();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let Ok(server) = TcpStream::connect(&upstream).await else {
+                    continue;
+                };
+                let (mut client_rx, mut client_tx) = client.into_split();
+                let (mut server_rx, mut server_tx) = server.into_split();
+                let log = accept_log.clone();
+                let pending = std::sync::Arc::new(tokio::sync::Notify::new());
+                let asked = pending.clone();
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 64 * 1024];
+                    while let Ok(n) = client_rx.read(&mut buf).await {
+                        if n == 0 {
+                            break;
+                        }
+                        let text = String::from_utf8_lossy(&buf[..n.min(200)]);
+                        let line = text.lines().next().unwrap_or_default();
+                        if ["GET ", "PUT ", "POST ", "DELETE ", "PATCH "]
+                            .iter()
+                            .any(|m| line.starts_with(m))
+                        {
+                            log.lock().unwrap().push((Instant::now(), line.to_owned()));
+                            asked.notify_one();
+                        }
+                        if server_tx.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 64 * 1024];
+                    loop {
+                        // Each answer is held from its request on.
+                        pending.notified().await;
+                        tokio::time::sleep(hold).await;
+                        let Ok(n) = server_rx.read(&mut buf).await else {
+                            break;
+                        };
+                        if n == 0 || client_tx.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                        // The rest of a long answer, without waiting again.
+                        while let Ok(Ok(n)) =
+                            tokio::time::timeout(Duration::from_millis(5), server_rx.read(&mut buf))
+                                .await
+                        {
+                            if n == 0 || client_tx.write_all(&buf[..n]).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        Self { url, log }
+    }
+
+    /// The erasure requests (writes other than token requests) sent at or after `at`.
+    fn writes_after(&self, at: Instant) -> Vec<String> {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(t, line)| *t >= at && !line.starts_with("GET ") && !line.contains("token"))
+            .map(|(_, line)| line.clone())
+            .collect()
+    }
+
+    /// The 360Learning users whose delete was sent before `at`.
+    fn deleted_before(&self, at: Instant) -> std::collections::HashSet<String> {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(t, line)| *t < at && line.starts_with("DELETE "))
+            .filter_map(|(_, line)| {
+                line.split('/')
+                    .nth(4)
+                    .map(|u| u.split(' ').next().unwrap_or(u).to_owned())
+            })
+            .collect()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signal_stops_at_the_request_against_slow_vendors() {
+    for (signal, status) in [("-TERM", 143), ("-INT", 130)] {
+        let world = World::new("slow", 120).await;
+        // Everyone at 360Learning too: its erasures (two requests a user, at most 10 writes a
+        // second) take seconds a batch, so that a batch is under way at the signal with users
+        // not yet begun.
+        for p in world.persons.iter().filter(|p| p.learning360.is_none()) {
+            world.learning360.add(NewUser::new(&p.email));
+        }
+        // Every answer held 400 ms by each vendor.
+        let hold = Duration::from_millis(400);
+        let guardhouse = SlowProxy::start(&world.guardhouse.url(), hold).await;
+        let alfabet = SlowProxy::start(&world.alfabet.url(), hold).await;
+        let learning360 = SlowProxy::start(&world.learning360.url(), hold).await;
+        // The default batches (20 persons, 4 at a time), so that a batch is under way at the
+        // signal with users not yet begun.
+        let (input, receipts) = (world.input(), world.receipts());
+        let args = [
+            "run",
+            "--input",
+            input.to_str().unwrap(),
+            "--receipts",
+            receipts.to_str().unwrap(),
+        ];
+        let mut cmd = world.command(&args);
+        cmd.env("GUARDHOUSE_URL", guardhouse.url.as_str())
+            .env("ALFABET_URL", alfabet.url.as_str())
+            .env("LEARNING360_URL", learning360.url.as_str());
+        let child = cmd.spawn().unwrap();
+        let started = Instant::now();
+        // Erasures under way at 360Learning: its first batches have begun.
+        while learning360.writes_after(started).len() < 2 {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "no receipt appeared"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let pid = child.id().unwrap().to_string();
+        let signalled = Instant::now();
+        assert!(
+            std::process::Command::new("kill")
+                .args([signal, &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let stopped = finish(child).await;
+        let took = signalled.elapsed();
+        assert_eq!(
+            stopped.code,
+            Some(status),
+            "{}\n{}",
+            stopped.stdout,
+            stopped.stderr
+        );
+        assert!(
+            took < Duration::from_secs(5),
+            "{signal}: exited {took:?} after the signal"
+        );
+
+        // No erasure request started more than 1 s after the signal, but the second step
+        // (pseudonymize) of a 360Learning user whose first (delete) had started.
+        let late = signalled + Duration::from_secs(1);
+        assert_eq!(
+            guardhouse.writes_after(late),
+            Vec::<String>::new(),
+            "guardhouse"
+        );
+        assert_eq!(alfabet.writes_after(late), Vec::<String>::new(), "alfabet");
+        let begun = learning360.deleted_before(late);
+        for line in learning360.writes_after(late) {
+            let user = line.split('/').nth(4).unwrap_or_default();
+            assert!(
+                line.contains("/pseudonymize") && begun.contains(user),
+                "learning360: {} started late for a user not begun",
+                line.split(' ').next().unwrap_or_default()
+            );
+        }
+        assert_written_ahead(&world);
+        eprintln!("{signal}: exited {took:?} after the signal");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_run_on_one_receipts_file_refuses_at_once_and_sends_nothing() {
     let world = World::new("two-runs", 120).await;

@@ -116,10 +116,17 @@ where
             let stop = &stop;
             let per_user = &per_user;
             async move {
-                if stop.load(Ordering::SeqCst) {
+                // After an error that stops the batch, or once the caller's stop is pulled, no
+                // user not yet begun is started.
+                if stop.load(Ordering::SeqCst) || crate::Stop::current().is_some() {
                     return None;
                 }
-                let outcome = outcome_of(per_user(id).await);
+                // The user is begun once its first request is sent, and then finished whatever
+                // happens to the stop; refused before that, it was not attempted.
+                let outcome = outcome_of(crate::Stop::user(per_user(id)).await);
+                if matches!(&outcome, Outcome::Failed(Error::Stopped { .. })) {
+                    return None;
+                }
                 if matches!(&outcome, Outcome::Failed(e) if e.aborts_batch()) {
                     stop.store(true, Ordering::SeqCst);
                 }
@@ -188,7 +195,7 @@ where
         // Group by group, in input order; an id of a group never sent stays unsettled: not
         // attempted.
         for group in todo.chunks(size.max(1)) {
-            if stopped {
+            if stopped || crate::Stop::current().is_some() {
                 break;
             }
             match per_chunk(group.iter().map(|(_, id)| id.clone()).collect()).await {
@@ -206,6 +213,8 @@ where
                         places.settle(*i, Some(outcome));
                     }
                 }
+                // Refused before it was sent (the caller's stop, at the request): not attempted.
+                Err(Error::Stopped { .. }) => break,
                 Err(error) => {
                     // The group was sent and failed: each of its ids failed; after an error that
                     // aborts the batch, later groups are not attempted.
@@ -296,11 +305,13 @@ impl Places {
             }
             completed.push(place);
         }
-        let error = fatal.unwrap_or_else(|| Error::Protocol {
-            vendor: self.vendor,
-            operation: "anonymize users",
-            detail: "the batch stopped with no error that stops a batch".into(),
-        });
+        let error = fatal
+            .or_else(crate::Stop::current)
+            .unwrap_or_else(|| Error::Protocol {
+                vendor: self.vendor,
+                operation: "anonymize users",
+                detail: "the batch stopped with no error that stops a batch".into(),
+            });
         Err(BatchError {
             error,
             completed,
@@ -379,6 +390,63 @@ mod tests {
                 ("x", "invalid")
             ]
         );
+    }
+
+    #[tokio::test]
+    async fn a_pulled_stop_starts_no_user_not_yet_begun_and_finishes_the_begun_ones() {
+        let stop = crate::Stop::new();
+        let started = Mutex::new(Vec::new());
+        // Two at a time: the stop is pulled while user 3 is under way (and 2 or 4 beside it).
+        let ids = strings(&["1", "2", "3", "4", "5", "6", "7"]);
+        let err = stop
+            .scope(Batch::<TestId>::parse("v", &ids).each(2, |id| {
+                let (stop, started) = (&stop, &started);
+                async move {
+                    started.lock().unwrap().push(id.0);
+                    if id.0 == 3 {
+                        stop.stop("interrupted (SIGTERM)");
+                    }
+                    tokio::task::yield_now().await;
+                    Ok(Evidence::new("ok"))
+                }
+            }))
+            .await
+            .unwrap_err();
+        let started = started.into_inner().unwrap();
+        assert!(started.len() <= 4, "{started:?}");
+        // Every user begun was finished and reported; the rest were not attempted, with the
+        // reason.
+        assert_eq!(err.completed.len(), started.len());
+        assert!(
+            err.completed
+                .iter()
+                .all(|o| o.outcome.label() == "anonymized")
+        );
+        assert_eq!(err.completed.len() + err.not_attempted.len(), 7);
+        assert_eq!(err.error.kind(), "stopped");
+        assert_eq!(err.error.to_string(), "not sent: interrupted (SIGTERM)");
+
+        // In groups: no group after the stop is sent.
+        let stop = crate::Stop::new();
+        let mut groups = 0;
+        let err = stop
+            .scope(Batch::<TestId>::parse("v", &ids).chunks(3, |group| {
+                groups += 1;
+                stop.stop("stopping");
+                async move { Ok(group.iter().map(|_| Outcome::NotFound).collect()) }
+            }))
+            .await
+            .unwrap_err();
+        assert_eq!(groups, 1);
+        assert_eq!((err.completed.len(), err.not_attempted.len()), (3, 4));
+
+        // Outside a pulled stop's scope nothing changes.
+        stop.stop("x");
+        let out = Batch::<TestId>::parse("v", &ids)
+            .each(2, |_| async { Ok(Evidence::new("ok")) })
+            .await
+            .unwrap();
+        assert_eq!(out.len(), 7);
     }
 
     #[tokio::test]

@@ -51,6 +51,7 @@ mod memory;
 mod outcome;
 mod ratelimit;
 mod retry;
+mod stop;
 #[cfg(feature = "testkit")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testkit")))]
 pub mod testkit;
@@ -69,6 +70,7 @@ pub use memory::MemoryAnonymizer;
 pub use outcome::{BatchError, Evidence, Outcome, UserOutcome};
 pub use ratelimit::RateLimit;
 pub use retry::RetryPolicy;
+pub use stop::Stop;
 
 /// Re-exported so that vendor crates and their users name one version of these crates.
 pub use reqwest;

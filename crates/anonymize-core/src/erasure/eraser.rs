@@ -14,6 +14,7 @@ use crate::erasure::plan::{Lookup, Plan, VendorPlan};
 use crate::erasure::report::{Report, VendorReport, VendorStatus};
 use crate::error::{Error, Result};
 use crate::outcome::Outcome;
+use crate::stop::Stop;
 
 /// How many batches of persons [`Eraser::erase_at`] works on at once at each vendor, by default.
 pub const DEFAULT_CONCURRENCY: usize = 4;
@@ -60,6 +61,7 @@ pub struct Eraser {
     concurrency: usize,
     batch_size: usize,
     write_ahead: Option<Arc<dyn WriteAhead>>,
+    stop: Stop,
 }
 
 /// One erasure about to be sent: whom, and the vendor's id it goes to.
@@ -133,6 +135,7 @@ impl fmt::Debug for Eraser {
             .field("concurrency", &self.concurrency)
             .field("batch_size", &self.batch_size)
             .field("write_ahead", &self.write_ahead.is_some())
+            .field("stop", &self.stop)
             .finish()
     }
 }
@@ -159,7 +162,18 @@ impl Eraser {
             concurrency: DEFAULT_CONCURRENCY,
             batch_size: DEFAULT_BATCH_SIZE,
             write_ahead: None,
+            stop: Stop::new(),
         })
+    }
+
+    /// Stop with `stop` ([`Stop`]): once it is pulled, the eraser takes no further person, sends
+    /// no further erasure call, and the vendor clients start no user not yet begun; those
+    /// persons are [`NotAttempted`](VendorStatus::NotAttempted) with [`Error::Stopped`]. The
+    /// requests already sent are answered and reported.
+    #[must_use = "with_stop returns the changed eraser"]
+    pub fn with_stop(mut self, stop: Stop) -> Self {
+        self.stop = stop;
+        self
     }
 
     /// Record every erasure with `journal` before it is sent ([`WriteAhead`]): in
@@ -239,6 +253,7 @@ impl Eraser {
                     Some(vendor) => {
                         let (mut statuses, _) = erase_found(
                             vendor.as_ref(),
+                            &self.stop,
                             self.write_ahead.as_deref(),
                             &[person],
                             &[&planned.lookup],
@@ -280,6 +295,7 @@ impl Eraser {
                 .unwrap_or_else(|| missing_lookup(v.vendor()));
             let (mut statuses, _) = erase_found(
                 v.as_ref(),
+                &self.stop,
                 self.write_ahead.as_deref(),
                 &[person],
                 &[&lookup],
@@ -392,14 +408,17 @@ impl Eraser {
     {
         let stopped: Arc<Mutex<Option<Error>>> = Arc::default();
         let journal = self.write_ahead.clone();
+        let (stop, taking) = (self.stop.clone(), self.stop.clone());
         persons
+            .take_while(move |_| std::future::ready(!taking.is_stopped()))
             .ready_chunks(self.batch_size)
             .map(move |batch| {
                 let vendor = vendor.clone();
                 let stopped = stopped.clone();
-                let journal = journal.clone();
+                let (journal, stop) = (journal.clone(), stop.clone());
                 async move {
-                    run_batch(vendor.as_ref(), batch, &stopped, erase, journal.as_deref()).await
+                    let journal = journal.as_deref();
+                    run_batch(vendor.as_ref(), batch, &stopped, erase, &stop, journal).await
                 }
             })
             .buffer_unordered(self.concurrency)
@@ -414,6 +433,7 @@ async fn run_batch<T>(
     batch: Vec<(T, Person)>,
     stopped: &Mutex<Option<Error>>,
     erase: bool,
+    stop: &Stop,
     journal: Option<&dyn WriteAhead>,
 ) -> Vec<(T, VendorReport)> {
     let started = Instant::now();
@@ -422,13 +442,14 @@ async fn run_batch<T>(
         .unwrap_or_else(PoisonError::into_inner)
         .clone();
     let persons: Vec<&Person> = batch.iter().map(|(_, p)| p).collect();
-    let lookups = match earlier {
+    // A batch taken before the stop and started after it asks nothing either.
+    let lookups = match earlier.or_else(|| stop.error()) {
         Some(error) => vec![Lookup::NotAttempted(error); persons.len()],
-        None => look_up(vendor, &persons).await,
+        None => stop.scope(look_up(vendor, &persons)).await,
     };
     let (statuses, abort) = if erase {
         let lookups: Vec<&Lookup> = lookups.iter().collect();
-        erase_found(vendor, journal, &persons, &lookups).await
+        erase_found(vendor, stop, journal, &persons, &lookups).await
     } else {
         let abort = lookups.iter().find_map(|l| match l {
             Lookup::NotAttempted(e) => Some(e.clone()),
@@ -514,6 +535,7 @@ async fn look_up(vendor: &dyn Anonymizer, persons: &[&Person]) -> Vec<Lookup> {
 /// person a status; the error that stopped the vendor, if one did.
 async fn erase_found(
     vendor: &dyn Anonymizer,
+    stop: &Stop,
     journal: Option<&dyn WriteAhead>,
     persons: &[&Person],
     lookups: &[&Lookup],
@@ -533,9 +555,11 @@ async fn erase_found(
         Lookup::NotAttempted(e) => Some(e.clone()),
         _ => None,
     });
-    // Write ahead: nothing is sent that the journal has not recorded.
+    // Write ahead: nothing is sent that the journal has not recorded, and nothing once stopped.
     let recorded = match journal {
-        Some(journal) if !ids.is_empty() => {
+        _ if ids.is_empty() => Ok(()),
+        _ if stop.is_stopped() => Err(stop.error().unwrap_or_else(|| Error::stopped("stopped"))),
+        Some(journal) => {
             let mut written = HashSet::new();
             let intents: Vec<Intent<'_>> = persons
                 .iter()
@@ -547,7 +571,7 @@ async fn erase_found(
                 .collect();
             journal.before_erase(name, &intents).await
         }
-        _ => Ok(()),
+        None => Ok(()),
     };
     if let Err(error) = recorded {
         for id in ids.drain(..) {
@@ -556,7 +580,7 @@ async fn erase_found(
         abort = Some(error);
     }
     if !ids.is_empty() {
-        match vendor.anonymize(&ids).await {
+        match stop.scope(vendor.anonymize(&ids)).await {
             Ok(outcomes) => {
                 for o in outcomes {
                     results.insert(o.id, VendorStatus::Finished(o.outcome));

@@ -193,6 +193,15 @@ impl HttpClient {
                 Some(limiter) => Some(limiter.acquire().await),
                 None => None,
             };
+            // Stop at the request: once the caller's stop is pulled, nothing is sent that is not
+            // part of a user already begun (see `Stop`).
+            if let Some(stopped) = crate::Stop::current() {
+                return Err(stopped);
+            }
+            if self.auth.is_some() {
+                // A vendor request (not a token request): the user it is for is begun.
+                crate::Stop::begin();
+            }
             let attempt = retries + 1;
             let sent = self.send_once(call, credential.as_ref()).await;
             drop(permit);

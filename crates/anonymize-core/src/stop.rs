@@ -1,0 +1,161 @@
+//! [`Stop`]: stop an erasure run at the request, not at the batch.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use crate::error::Error;
+
+tokio::task_local! {
+    static CURRENT: Scope;
+}
+
+/// What the requests of a task answer to: a stop, and, inside one user's erasure, whether that
+/// user's first request has been sent (from then on the user is begun, and finished).
+#[derive(Clone)]
+struct Scope {
+    stop: Stop,
+    begun: Option<Arc<AtomicBool>>,
+}
+
+impl Scope {
+    fn error(&self) -> Option<Error> {
+        match &self.begun {
+            Some(begun) if begun.load(Ordering::SeqCst) => None,
+            _ => self.stop.error(),
+        }
+    }
+}
+
+/// A stop shared by a run and every erasure it has under way: once [`stop`](Self::stop)ped, no
+/// user not yet begun is started, while the requests already sent are answered (and a user begun
+/// at a vendor whose erasure takes two requests, such as 360Learning's delete then pseudonymize,
+/// is finished).
+///
+/// Give it to an [`Eraser`](crate::Eraser) with [`with_stop`](crate::Eraser::with_stop): the
+/// eraser takes no further person, sends no further erasure call, and runs each look-up and
+/// erasure call in the stop's [`scope`](Self::scope). In the scope, a vendor client's
+/// [`Batch`](crate::vendor::Batch) checks it before each user (or group of users) it starts, and
+/// the HTTP client before each request it sends, look-ups and token requests included; a user
+/// already begun is shielded and finished. The persons not started are
+/// [`NotAttempted`](crate::VendorStatus::NotAttempted) with an [`Error::Stopped`] that gives the
+/// reason. Clones share the one stop.
+///
+/// ```
+/// use anonymize_core::Stop;
+///
+/// let stop = Stop::new();
+/// let handle = stop.clone(); // e.g. moved into a signal handler
+/// assert!(!stop.is_stopped());
+/// handle.stop("interrupted (SIGTERM)");
+/// assert!(stop.is_stopped());
+/// assert_eq!(stop.reason(), Some("interrupted (SIGTERM)"));
+/// ```
+#[derive(Clone, Default)]
+pub struct Stop {
+    inner: Arc<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    stopped: AtomicBool,
+    reason: OnceLock<String>,
+}
+
+impl fmt::Debug for Stop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Stop")
+            .field("stopped", &self.is_stopped())
+            .field("reason", &self.reason())
+            .finish()
+    }
+}
+
+impl Stop {
+    /// A stop not yet pulled.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Pull it, saying why (never personal data; the first reason given is kept).
+    pub fn stop(&self, reason: impl Into<String>) {
+        let _ = self.inner.reason.set(reason.into());
+        self.inner.stopped.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether it was pulled.
+    pub fn is_stopped(&self) -> bool {
+        self.inner.stopped.load(Ordering::SeqCst)
+    }
+
+    /// Why it was pulled.
+    pub fn reason(&self) -> Option<&str> {
+        self.inner.reason.get().map(String::as_str)
+    }
+
+    /// The error of the users it kept from starting, once pulled.
+    pub fn error(&self) -> Option<Error> {
+        self.is_stopped()
+            .then(|| Error::stopped(self.reason().unwrap_or("the run is stopping")))
+    }
+
+    /// Run `future` with this stop as the current one: what [`Stop::current`] answers inside
+    /// it (in the same task), and what [`Batch`](crate::vendor::Batch) and the HTTP client check.
+    pub async fn scope<F: Future>(&self, future: F) -> F::Output {
+        let scope = Scope {
+            stop: self.clone(),
+            begun: None,
+        };
+        CURRENT.scope(scope, future).await
+    }
+
+    /// Run one user's erasure under the current stop: until its first request is sent
+    /// ([`Stop::begin`]) the stop refuses it; from then on the user is begun and every later
+    /// request of it is sent (such as 360Learning's pseudonymize after its delete).
+    pub(crate) async fn user<F: Future>(future: F) -> F::Output {
+        let stop = CURRENT.try_with(|s| s.stop.clone()).unwrap_or_default();
+        let scope = Scope {
+            stop,
+            begun: Some(Arc::new(AtomicBool::new(false))),
+        };
+        CURRENT.scope(scope, future).await
+    }
+
+    /// The current user's request is being sent: the user is begun.
+    pub(crate) fn begin() {
+        let _ = CURRENT.try_with(|s| {
+            if let Some(begun) = &s.begun {
+                begun.store(true, Ordering::SeqCst);
+            }
+        });
+    }
+
+    /// The error of the current stop (the innermost [`scope`](Self::scope) of this task), when
+    /// it was pulled and the current user (if any) is not begun; `None` outside any scope or
+    /// while not pulled.
+    pub fn current() -> Option<Error> {
+        CURRENT.try_with(Scope::error).ok().flatten()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_current_stop_is_seen_inside_its_scope_only() {
+        let stop = Stop::new();
+        assert!(Stop::current().is_none());
+        stop.scope(async {
+            assert!(Stop::current().is_none(), "not pulled yet");
+        })
+        .await;
+        stop.stop("first");
+        stop.stop("second");
+        let seen = stop.scope(async { Stop::current() }).await.unwrap();
+        assert_eq!(seen.kind(), "stopped");
+        assert_eq!(seen.to_string(), "not sent: first");
+        assert!(Stop::current().is_none(), "outside the scope");
+    }
+}
