@@ -4,6 +4,7 @@
 //! anonymize plan --input people.csv                       look up only; says what run would do
 //! anonymize run --input people.csv --receipts r.jsonl     erase, with progress, receipts, resume
 //! anonymize receipts summarize r.jsonl                    counts per vendor and outcome
+//! anonymize receipts verify r.jsonl                       checks the MAC chain (needs the key)
 //! anonymize receipts find --email jane@example.com r.jsonl   needs the receipt key
 //! anonymize demo                                          all of it against the simulators
 //! ```
@@ -99,6 +100,12 @@ enum ReceiptsCommand {
         /// The receipts file.
         file: PathBuf,
     },
+    /// Check every line's MAC (needs the receipt key): says `ok` with the counts, or names the
+    /// first line that was edited, or after which lines were removed, inserted or moved.
+    Verify {
+        /// The receipts file.
+        file: PathBuf,
+    },
     /// Every receipt about one e-mail address: needs the key the receipts were written with.
     Find {
         /// The address to look for.
@@ -191,9 +198,6 @@ async fn dispatch(command: Command) -> u8 {
     if let Command::Demo = command {
         return demo::demo().await;
     }
-    if let Command::Receipts(ReceiptsCommand::Summarize { file }) = command {
-        return summary::summarize(&file);
-    }
     let key = match key_from_env() {
         Ok(key) => key,
         Err(e) => {
@@ -201,6 +205,12 @@ async fn dispatch(command: Command) -> u8 {
             return EXIT_USAGE;
         }
     };
+    if let Command::Receipts(ReceiptsCommand::Summarize { file }) = command {
+        return summary::summarize(&file, key.as_ref());
+    }
+    if let Command::Receipts(ReceiptsCommand::Verify { file }) = command {
+        return summary::verify(key.as_ref(), &file);
+    }
     if let Command::Receipts(ReceiptsCommand::Find { email, file }) = command {
         return summary::find(key.as_ref(), &email, &file);
     }

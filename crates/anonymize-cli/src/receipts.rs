@@ -56,6 +56,9 @@ pub(crate) enum ReadError {
     OtherKey(PathBuf),
     /// A line (not the last, cut-short one) that is not a receipt.
     Corrupt(PathBuf, u64),
+    /// A line whose MAC does not continue the chain: edited, or lines removed, inserted or
+    /// moved before it.
+    Tampered(PathBuf, u64, &'static str),
 }
 
 impl fmt::Display for ReadError {
@@ -76,6 +79,12 @@ impl fmt::Display for ReadError {
                 f,
                 "{}: these receipts were written with another receipt key; with this key they \
                  name nobody (use the key they were written with, or another receipts file)",
+                path.display()
+            ),
+            ReadError::Tampered(path, line, why) => write!(
+                f,
+                "{}, line {line}: {why}; these receipts cannot be trusted from this line on \
+                 (restore the file from a copy, or start another receipts file)",
                 path.display()
             ),
             ReadError::Corrupt(path, line) => write!(
@@ -101,6 +110,10 @@ pub(crate) struct Contents {
     good_len: u64,
     /// The last line is whole but lacks its newline.
     needs_newline: bool,
+    /// The MAC of the last whole line (version 2): where the chain goes on.
+    pub(crate) head: Option<[u8; 32]>,
+    /// Whether every MAC was checked (a key was given).
+    pub(crate) verified: bool,
 }
 
 impl Contents {
@@ -138,12 +151,19 @@ pub(crate) fn read_entries(
     mut each: impl FnMut(u64, Entry),
 ) -> Result<Contents, ReadError> {
     let io = |e| ReadError::Io(path.to_owned(), e);
+    let tampered = |line, why| ReadError::Tampered(path.to_owned(), line, why);
     let mut reader = BufReader::new(File::open(path).map_err(io)?);
     let mut buf = Vec::new();
-    let mut offset = 0u64;
+    let mut contents = Contents {
+        key_id: String::new(),
+        version: 0,
+        torn: None,
+        good_len: 0,
+        needs_newline: false,
+        head: None,
+        verified: key.is_some(),
+    };
     let mut line = 0u64;
-    let mut key_id = None;
-    let mut version = 0;
     loop {
         buf.clear();
         let n = reader.read_until(b'\n', &mut buf).map_err(io)?;
@@ -153,18 +173,18 @@ pub(crate) fn read_entries(
         line += 1;
         let whole = buf.last() == Some(&b'\n');
         let text = trim_newline(&buf);
+        // From version 2 every line ends in its MAC (`,"mac":"…"}`): split it off.
+        let (body, mac) = match split_mac(text) {
+            Some((body, mac)) => (body, Some(mac)),
+            None => (text, None),
+        };
         if line == 1 {
             let header: Header = match serde_json::from_slice(text) {
                 Ok(h) => h,
                 Err(_) if !whole && header_prefix(text) => {
                     // Killed while writing the header: the file holds nothing yet.
-                    return Ok(Contents {
-                        key_id: String::new(),
-                        version: 0,
-                        torn: Some(1),
-                        good_len: 0,
-                        needs_newline: false,
-                    });
+                    contents.torn = Some(1);
+                    return Ok(contents);
                 }
                 Err(_) => return Err(ReadError::NotReceipts(path.to_owned())),
             };
@@ -177,52 +197,84 @@ pub(crate) fn read_entries(
             if key.is_some_and(|k| k.id() != header.key_id) {
                 return Err(ReadError::OtherKey(path.to_owned()));
             }
-            key_id = Some(header.key_id);
-            version = header.version;
-        } else {
-            match entry(text, version) {
-                Some(entry) => each(line, entry),
-                // The last line, cut short: what a kill during a write leaves.
-                None if !whole => {
-                    return Ok(Contents {
-                        key_id: key_id.unwrap_or_default(),
-                        version,
-                        torn: Some(line),
-                        good_len: offset,
-                        needs_newline: false,
-                    });
+            contents.key_id = header.key_id;
+            contents.version = header.version;
+            if header.version >= 2 {
+                let Some(mac) = mac else {
+                    return Err(tampered(1, "the header has no MAC"));
+                };
+                if let Some(key) = key
+                    && key.chain_mac(None, body) != mac
+                {
+                    return Err(tampered(1, "the header's MAC does not match"));
                 }
-                None => return Err(ReadError::Corrupt(path.to_owned(), line)),
+                contents.head = Some(mac);
             }
+        } else {
+            let Some(entry) = entry(text, contents.version) else {
+                if !whole {
+                    // The last line, cut short: what a kill (or a full disk) during a write
+                    // leaves.
+                    contents.torn = Some(line);
+                    return Ok(contents);
+                }
+                return Err(ReadError::Corrupt(path.to_owned(), line));
+            };
+            if contents.version >= 2 {
+                let Some(mac) = mac else {
+                    return Err(tampered(line, "the line has no MAC"));
+                };
+                if let Some(key) = key
+                    && key.chain_mac(contents.head.as_ref(), body) != mac
+                {
+                    return Err(tampered(
+                        line,
+                        "its MAC does not match: the line was edited, or a line before it was \
+                         removed, inserted or moved",
+                    ));
+                }
+                contents.head = Some(mac);
+            }
+            each(line, entry);
         }
-        offset += n as u64;
+        contents.good_len += n as u64;
         if !whole {
-            return Ok(Contents {
-                key_id: key_id.unwrap_or_default(),
-                version,
-                torn: None,
-                good_len: offset,
-                needs_newline: true,
-            });
+            contents.needs_newline = true;
+            return Ok(contents);
         }
     }
-    match key_id {
-        Some(key_id) => Ok(Contents {
-            key_id,
-            version,
-            torn: None,
-            good_len: offset,
-            needs_newline: false,
-        }),
-        // An empty file: nothing written yet.
-        None => Ok(Contents {
-            key_id: String::new(),
-            version: 0,
-            torn: None,
-            good_len: 0,
-            needs_newline: false,
-        }),
+    Ok(contents)
+}
+
+/// The suffix every line of version 2 ends with: `,"mac":"` + 64 hex digits + `"}`.
+const MAC_FIELD: &[u8] = b",\"mac\":\"";
+
+/// A line split into the bytes its MAC covers (everything before `,"mac":"`) and the MAC.
+fn split_mac(text: &[u8]) -> Option<(&[u8], [u8; 32])> {
+    let tail_len = MAC_FIELD.len() + 64 + 2;
+    let start = text.len().checked_sub(tail_len)?;
+    let (body, tail) = text.split_at(start);
+    let digits = tail.strip_prefix(MAC_FIELD)?.strip_suffix(b"\"}")?;
+    let mut mac = [0u8; 32];
+    for (byte, pair) in mac.iter_mut().zip(digits.chunks(2)) {
+        let pair = std::str::from_utf8(pair).ok()?;
+        *byte = u8::from_str_radix(pair, 16).ok()?;
     }
+    Some((body, mac))
+}
+
+/// `json` (one serialized object) with its chain MAC after `previous`: the line as written.
+fn chained(key: &ReceiptKey, previous: Option<&[u8; 32]>, json: &str) -> (String, [u8; 32]) {
+    let body = json.strip_suffix('}').unwrap_or(json);
+    let mac = key.chain_mac(previous, body.as_bytes());
+    let mut line = String::with_capacity(json.len() + MAC_FIELD.len() + 66);
+    line.push_str(body);
+    line.push_str(",\"mac\":\"");
+    for byte in mac {
+        line.push_str(&format!("{byte:02x}"));
+    }
+    line.push_str("\"}");
+    (line, mac)
 }
 
 /// A line after the header: a receipt, or (from version 2) an intent.
@@ -364,6 +416,10 @@ impl fmt::Display for LockError {
 /// piece and synced before the next.
 pub(crate) struct Writer {
     file: File,
+    /// The key and the MAC of the last line written: set by [`start`](Self::start).
+    chain: Option<(ReceiptKey, [u8; 32])>,
+    /// Lines pushed, not yet committed.
+    pending: String,
 }
 
 impl Writer {
@@ -393,7 +449,11 @@ impl Writer {
             Err(e) => return Err(io(e)),
         };
         match file.try_lock() {
-            Ok(()) => Ok(Some(Self { file })),
+            Ok(()) => Ok(Some(Self {
+                file,
+                chain: None,
+                pending: String::new(),
+            })),
             Err(std::fs::TryLockError::WouldBlock) => Err(LockError::Busy(path.to_owned())),
             Err(std::fs::TryLockError::Error(e)) => Err(io(e)),
         }
@@ -415,20 +475,62 @@ impl Writer {
     ) -> io::Result<()> {
         let good_len = found.map_or(0, |c| c.good_len);
         self.file.set_len(good_len)?;
-        if good_len == 0 {
-            let header = Header {
-                format: FORMAT.to_owned(),
-                version: VERSION,
-                key_id: key.id(),
-                library: LIBRARY_VERSION.to_owned(),
-            };
-            let line = serde_json::to_string(&header).map_err(io::Error::other)?;
-            self.append(&format!("{line}\n"))?;
-            sync_parent(path)?;
-        } else if found.is_some_and(|c| c.needs_newline) {
-            self.append("\n")?;
+        match found.and_then(|c| c.head) {
+            Some(head) if good_len > 0 => {
+                self.chain = Some((key.clone(), head));
+                if found.is_some_and(|c| c.needs_newline) {
+                    self.write("\n")?;
+                }
+            }
+            Some(_) | None if good_len > 0 => {
+                return Err(io::Error::other(
+                    "the receipts file has no MAC chain to continue (format version 1)",
+                ));
+            }
+            _ => {
+                let header = Header {
+                    format: FORMAT.to_owned(),
+                    version: VERSION,
+                    key_id: key.id(),
+                    library: LIBRARY_VERSION.to_owned(),
+                };
+                let json = serde_json::to_string(&header).map_err(io::Error::other)?;
+                let (line, mac) = chained(key, None, &json);
+                self.write(&format!("{line}\n"))?;
+                sync_parent(path)?;
+                self.chain = Some((key.clone(), mac));
+            }
         }
         Ok(())
+    }
+
+    /// Add `value` as the next line, chained to the one before; written by
+    /// [`commit`](Self::commit).
+    pub(crate) fn push(&mut self, value: &impl serde::Serialize) -> io::Result<()> {
+        let Some((key, head)) = &mut self.chain else {
+            return Err(io::Error::other("the receipts writer was not started"));
+        };
+        let json = serde_json::to_string(value).map_err(io::Error::other)?;
+        let (line, mac) = chained(key, Some(head), &json);
+        *head = mac;
+        self.pending.push_str(&line);
+        self.pending.push('\n');
+        Ok(())
+    }
+
+    /// Write the lines pushed since the last commit in one piece, then wait until they are on
+    /// disk.
+    pub(crate) fn commit(&mut self) -> io::Result<()> {
+        let lines = std::mem::take(&mut self.pending);
+        self.write(&lines)
+    }
+
+    /// The MAC of the last line pushed: the head of the chain, which an auditor can keep to
+    /// notice lines cut from the end later.
+    pub(crate) fn head(&self) -> Option<String> {
+        self.chain
+            .as_ref()
+            .map(|(_, head)| head.iter().map(|b| format!("{b:02x}")).collect())
     }
 
     /// Open, lock and [start](Self::start) in one step (tests).
@@ -445,9 +547,8 @@ impl Writer {
         Ok(writer)
     }
 
-    /// Write `lines` (whole lines) in one piece at the end of the file, then wait until they are
-    /// on disk.
-    pub(crate) fn append(&mut self, lines: &str) -> io::Result<()> {
+    /// Write `lines` in one piece at the end of the file, then wait until they are on disk.
+    fn write(&mut self, lines: &str) -> io::Result<()> {
         self.file.write_all(lines.as_bytes())?;
         self.file.sync_data()
     }
@@ -516,6 +617,14 @@ mod tests {
         read(path, Some(key), |_, r| all.push(r)).map(|c| (c, all))
     }
 
+    /// Push `receipts` and commit them.
+    fn add(w: &mut Writer, receipts: &[Receipt]) {
+        for r in receipts {
+            w.push(r).unwrap();
+        }
+        w.commit().unwrap();
+    }
+
     #[test]
     fn written_receipts_read_back_and_the_latest_wins() {
         let dir = Dir::new("roundtrip");
@@ -523,15 +632,26 @@ mod tests {
         let k = key("01");
         let failed = Outcome::Failed(anonymize_core::Error::invalid_input("x"));
         let mut w = Writer::open(&path, &k, None).unwrap();
-        w.append(
-            &(line(&receipt(&k, 1, failed.clone())) + &line(&receipt(&k, 2, Outcome::NotFound))),
-        )
-        .unwrap();
-        w.append(&line(&receipt(&k, 1, Outcome::NotFound))).unwrap();
+        add(
+            &mut w,
+            &[
+                receipt(&k, 1, failed.clone()),
+                receipt(&k, 2, Outcome::NotFound),
+            ],
+        );
+        add(&mut w, &[receipt(&k, 1, Outcome::NotFound)]);
+        let head = w.head().unwrap();
         drop(w);
         let (contents, all) = read_all(&path, &k).unwrap();
         assert_eq!(all.len(), 3);
-        assert!(contents.torn.is_none());
+        assert!(contents.torn.is_none() && contents.verified);
+        let hex: String = contents
+            .head
+            .unwrap()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(hex, head, "the chain head the writer says is the file's");
         let mut done = Done::default();
         all.iter().for_each(|r| done.record(r));
         assert!(done.contains("acme", &all[0].person) && done.contains("acme", &all[1].person));
@@ -548,14 +668,81 @@ mod tests {
     }
 
     #[test]
+    fn an_edited_removed_inserted_or_moved_line_is_named_with_the_key() {
+        let dir = Dir::new("tamper");
+        let path = dir.0.join("r.jsonl");
+        let k = key("05");
+        let rejected = Outcome::Rejected {
+            message: "the company owner".into(),
+        };
+        let mut w = Writer::open(&path, &k, None).unwrap();
+        add(
+            &mut w,
+            &[
+                receipt(&k, 1, Outcome::NotFound),
+                receipt(&k, 2, rejected),
+                receipt(&k, 3, Outcome::NotFound),
+            ],
+        );
+        drop(w);
+        let good = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = good.lines().collect();
+        let join = |ls: &[&str]| ls.iter().map(|l| format!("{l}\n")).collect::<String>();
+        // A rejection rewritten as done: the rerun would skip that person, never erased.
+        let edited = good.replacen(
+            "\"outcome\":\"rejected\",\"message\":\"the company owner\"",
+            "\"outcome\":\"not_found\"",
+            1,
+        );
+        assert_ne!(edited, good);
+        let cases = [
+            ("edited", edited, 3),
+            ("removed", join(&[lines[0], lines[1], lines[3]]), 3),
+            ("moved", join(&[lines[0], lines[2], lines[1], lines[3]]), 2),
+            (
+                "inserted",
+                join(&[lines[0], lines[1], lines[1], lines[2], lines[3]]),
+                3,
+            ),
+            (
+                "header edited",
+                good.replacen("\"library\":\"", "\"library\":\"x", 1),
+                1,
+            ),
+        ];
+        for (what, text, bad) in cases {
+            std::fs::write(&path, &text).unwrap();
+            match read_all(&path, &k) {
+                Err(ReadError::Tampered(_, line, _)) => assert_eq!(line, bad, "{what}"),
+                other => panic!("{what}: {other:?}"),
+            }
+            let err = read_all(&path, &k).err().unwrap().to_string();
+            assert!(err.contains(&format!("line {bad}:")), "{what}: {err}");
+            // Without the key nothing can be checked: the file reads, unverified.
+            let contents = read(&path, None, |_, _| {}).unwrap();
+            assert!(!contents.verified);
+        }
+        // A line whose MAC was stripped (or a forged one without the key) is refused too.
+        let stripped = good.replacen(&lines[2][lines[2].len() - 74..], "}", 1);
+        std::fs::write(&path, stripped).unwrap();
+        assert!(matches!(
+            read_all(&path, &k),
+            Err(ReadError::Tampered(_, 3, _))
+        ));
+        // And the untouched file verifies.
+        std::fs::write(&path, &good).unwrap();
+        assert_eq!(read_all(&path, &k).unwrap().1.len(), 3);
+    }
+
+    #[test]
     fn a_torn_last_line_is_dropped_with_a_warning_and_cut_before_appending() {
         let dir = Dir::new("torn");
         let path = dir.0.join("r.jsonl");
         let k = key("02");
         let mut w = Writer::open(&path, &k, None).unwrap();
-        w.append(&line(&receipt(&k, 1, Outcome::NotFound))).unwrap();
+        add(&mut w, &[receipt(&k, 1, Outcome::NotFound)]);
         let whole = line(&receipt(&k, 2, Outcome::NotFound));
-        w.append(&whole[..whole.len() / 2]).unwrap();
+        w.write(&whole[..whole.len() / 2]).unwrap();
         drop(w);
         let (contents, all) = read_all(&path, &k).unwrap();
         assert_eq!(all.len(), 1);
@@ -565,9 +752,9 @@ mod tests {
             warning.contains("line 3") && warning.contains("cut short"),
             "{warning}"
         );
-        // Appending after a repair gives whole lines only.
+        // Appending after a repair gives whole lines only, and the chain goes on.
         let mut w = Writer::open(&path, &k, Some(&contents)).unwrap();
-        w.append(&whole).unwrap();
+        add(&mut w, &[receipt(&k, 2, Outcome::NotFound)]);
         drop(w);
         let (contents, all) = read_all(&path, &k).unwrap();
         assert_eq!((all.len(), contents.torn), (2, None));
@@ -577,10 +764,9 @@ mod tests {
         std::fs::write(&path, text.trim_end()).unwrap();
         let (contents, all) = read_all(&path, &k).unwrap();
         assert_eq!((all.len(), contents.torn), (2, None));
-        Writer::open(&path, &k, Some(&contents))
-            .unwrap()
-            .append(&whole)
-            .unwrap();
+        let mut w = Writer::open(&path, &k, Some(&contents)).unwrap();
+        add(&mut w, &[receipt(&k, 3, Outcome::NotFound)]);
+        drop(w);
         assert_eq!(read_all(&path, &k).unwrap().1.len(), 3);
 
         // Killed while writing the header: nothing is lost, the header is written again.
@@ -597,17 +783,18 @@ mod tests {
         let path = dir.0.join("r.jsonl");
         let k = key("03");
         let mut w = Writer::open(&path, &k, None).unwrap();
-        let good = line(&receipt(&k, 1, Outcome::NotFound));
-        w.append(&good).unwrap();
-        w.append("{\"at\":\"2026\n").unwrap();
-        w.append(&good).unwrap();
+        add(&mut w, &[receipt(&k, 1, Outcome::NotFound)]);
+        w.write("{\"at\":\"2026\n").unwrap();
+        add(&mut w, &[receipt(&k, 1, Outcome::NotFound)]);
         drop(w);
         let err = read_all(&path, &k).err().unwrap();
         assert!(matches!(err, ReadError::Corrupt(_, 3)), "{err:?}");
         assert!(err.to_string().contains("line 3: not a receipt"), "{err}");
 
         // A whole last line that is not a receipt is damage, not a cut.
-        std::fs::write(&path, format!("{}{}not json\n", header_line(&k), good)).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let first_two: String = text.lines().take(2).map(|l| format!("{l}\n")).collect();
+        std::fs::write(&path, format!("{first_two}not json\n")).unwrap();
         assert!(matches!(read_all(&path, &k), Err(ReadError::Corrupt(_, 3))));
 
         for foreign in ["email\njane@example.com\n", "{\"format\":\"other\"}\n", "x"] {
@@ -630,12 +817,24 @@ mod tests {
         .unwrap();
         assert!(matches!(read_all(&path, &k), Err(ReadError::Version(_, 3))));
 
-        std::fs::write(&path, format!("{}{}", header_line(&k), good)).unwrap();
+        std::fs::write(&path, &first_two).unwrap();
         let other = key("04");
         let err = read_all(&path, &other).err().unwrap();
         assert!(matches!(err, ReadError::OtherKey(_)), "{err:?}");
         // Without a key (summarize), the file reads.
         assert!(read(&path, None, |_, _| {}).is_ok());
+
+        // Version 1 (no MACs) reads, unchained; a run does not continue it.
+        let v1 = format!(
+            "{{\"format\":\"{FORMAT}\",\"version\":1,\"key_id\":\"{}\",\"library\":\"x\"}}\n{}",
+            k.id(),
+            line(&receipt(&k, 1, Outcome::NotFound))
+        );
+        std::fs::write(&path, v1).unwrap();
+        let (contents, all) = read_all(&path, &k).unwrap();
+        assert_eq!((contents.version, all.len(), contents.head), (1, 1, None));
+        let mut w = Writer::lock(&path, false).unwrap().unwrap();
+        assert!(w.start(&path, &k, Some(&contents)).is_err());
     }
 
     fn header_line(k: &ReceiptKey) -> String {

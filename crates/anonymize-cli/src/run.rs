@@ -381,6 +381,7 @@ async fn erase(
         &tallies,
         &options.receipts,
         log.receipts,
+        writer.head(),
         interrupted,
     )
 }
@@ -406,7 +407,6 @@ impl Log {
         progress: &mut Progress,
     ) -> std::io::Result<()> {
         let now = SystemTime::now();
-        let mut lines = String::with_capacity(batch.len() * 320);
         let mut acks = Vec::new();
         let mut reports = Vec::new();
         let mut intents = Vec::new();
@@ -416,7 +416,7 @@ impl Log {
                 Message::Intents(records, ack) => {
                     for record in &records {
                         if result.is_ok() {
-                            result = push(&mut lines, record);
+                            result = writer.push(record);
                         }
                     }
                     intents.extend(records);
@@ -431,14 +431,14 @@ impl Log {
                         receipt = receipt.settling();
                     }
                     if result.is_ok() {
-                        result = push(&mut lines, &receipt);
+                        result = writer.push(&receipt);
                     }
                     reports.push((person, report));
                 }
             }
         }
         // The disk wait blocks this thread only: the vendors' work goes on on the others.
-        let result = result.and_then(|()| tokio::task::block_in_place(|| writer.append(&lines)));
+        let result = result.and_then(|()| tokio::task::block_in_place(|| writer.commit()));
         if let Err(e) = &result {
             for ack in acks {
                 let _ = ack.send(Err(e.to_string()));
@@ -488,19 +488,13 @@ impl Log {
     }
 }
 
-/// Append `value` to `lines` as one JSON line.
-fn push(lines: &mut String, value: &impl serde::Serialize) -> std::io::Result<()> {
-    lines.push_str(&serde_json::to_string(value).map_err(std::io::Error::other)?);
-    lines.push('\n');
-    Ok(())
-}
-
 /// The last word of a run, on stdout.
 fn report(
     names: &[&'static str],
     tallies: &BTreeMap<&'static str, Tally>,
     receipts: &std::path::Path,
     written: u64,
+    head: Option<String>,
     interrupted: Option<Signal>,
 ) -> u8 {
     let mut everything_done = true;
@@ -533,6 +527,12 @@ fn report(
         }
     }
     say!("receipts: {written} written to {}", receipts.display());
+    if let Some(head) = head {
+        say!(
+            "receipts chain head: {head} (keep it: `receipts verify` shows it, and a file whose \
+             head differs later was cut or changed)"
+        );
+    }
     if let Some(signal) = interrupted {
         say!(
             "interrupted ({}): run the same command again to finish",

@@ -19,13 +19,13 @@ const LABELS: [&str; 6] = [
 ];
 
 /// Counts per vendor and outcome by each person's latest receipt, and the persons erased at
-/// every vendor the file has receipts from. Needs no key.
-pub(crate) fn summarize(path: &Path) -> u8 {
+/// every vendor the file has receipts from. Needs no key; with one, the MACs are checked too.
+pub(crate) fn summarize(path: &Path, key: Option<&ReceiptKey>) -> u8 {
     let mut vendors: Vec<String> = Vec::new();
     // (person, vendor) → the label of the latest receipt.
     let mut latest: HashMap<(u128, u16), u8> = HashMap::new();
     let mut total = 0u64;
-    let read = receipts::read(path, None, |_, receipt| {
+    let read = receipts::read(path, key, |_, receipt| {
         total += 1;
         let vendor = match vendors.iter().position(|v| *v == receipt.vendor) {
             Some(i) => i,
@@ -96,6 +96,61 @@ pub(crate) fn summarize(path: &Path) -> u8 {
         "erased everywhere (anonymized or not found at every vendor above): {everywhere} of {} \
          person(s)",
         persons.len()
+    );
+    if contents.version < 2 {
+        say!("format version 1: these receipts carry no MACs, and nothing shows an edit");
+    } else if !contents.verified {
+        say!(
+            "unverified: without the receipt key ({KEY_VARIABLE}) the MACs are not checked; \
+             `anonymize receipts verify` checks them"
+        );
+    }
+    EXIT_OK
+}
+
+/// Check every MAC of the file: `ok` and the counts, or the first bad line.
+pub(crate) fn verify(key: Option<&ReceiptKey>, path: &Path) -> u8 {
+    let Some(key) = key else {
+        warn!(
+            "receipts verify needs the receipt key the receipts were written with: set \
+             {KEY_VARIABLE} (only its holder can check, or forge, the MACs)"
+        );
+        return EXIT_USAGE;
+    };
+    let (mut receipts, mut intents) = (0u64, 0u64);
+    let contents = match receipts::read_entries(path, Some(key), |_, entry| match entry {
+        receipts::Entry::Receipt(_) => receipts += 1,
+        receipts::Entry::Intent(_) => intents += 1,
+    }) {
+        Ok(c) => c,
+        Err(e @ receipts::ReadError::Tampered(..)) => {
+            say!("NOT ok: {e}");
+            return EXIT_NOT_DONE;
+        }
+        Err(e) => {
+            warn!("{e}");
+            return EXIT_USAGE;
+        }
+    };
+    if let Some(w) = contents.warning(path) {
+        warn!("{w}");
+    }
+    if contents.version < 2 {
+        say!(
+            "{}: format version 1, without MACs: {receipts} receipt(s), nothing to verify",
+            path.display()
+        );
+        return EXIT_NOT_DONE;
+    }
+    let head: String = contents
+        .head
+        .map(|h| h.iter().map(|b| format!("{b:02x}")).collect())
+        .unwrap_or_default();
+    say!(
+        "ok: {}: {receipts} receipt(s) and {intents} intent(s), every line's MAC matches (key id \
+         {}); chain head {head}",
+        path.display(),
+        contents.key_id
     );
     EXIT_OK
 }

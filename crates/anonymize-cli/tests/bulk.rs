@@ -811,11 +811,17 @@ async fn an_intent_without_an_outcome_is_settled_at_its_id_never_looked_up_again
         "guardhouse",
         &id.to_string(),
     );
-    std::fs::write(
-        world.receipts(),
-        format!("{header}\n{}\n", serde_json::to_string(&intent).unwrap()),
-    )
-    .unwrap();
+    // Each line chained as docs/erasure.md says: its MAC over the bytes before `,"mac":"`.
+    let mut previous: Option<[u8; 32]> = None;
+    let mut file = String::new();
+    for json in [header.to_string(), serde_json::to_string(&intent).unwrap()] {
+        let body = json.strip_suffix('}').unwrap();
+        let mac = key.chain_mac(previous.as_ref(), body.as_bytes());
+        let hex: String = mac.iter().map(|b| format!("{b:02x}")).collect();
+        file.push_str(&format!("{body},\"mac\":\"{hex}\"}}\n"));
+        previous = Some(mac);
+    }
+    std::fs::write(world.receipts(), file).unwrap();
 
     let args = world.run_args();
     let ran = run(&world, &args.iter().map(String::as_str).collect::<Vec<_>>()).await;
@@ -929,6 +935,43 @@ async fn plan_reads_only_and_run_refuses_bad_input_or_no_key() {
     let ran = finish(other_key.spawn().unwrap()).await;
     assert_eq!(ran.code, Some(2));
     says(&ran.stderr, "written with another receipt key");
+
+    let verified = run(&world, &["receipts", "verify", &receipts]).await;
+    assert_eq!(
+        verified.code,
+        Some(0),
+        "{}\n{}",
+        verified.stdout,
+        verified.stderr
+    );
+    says(&verified.stdout, "ok: ");
+    says(&verified.stdout, "90 receipt(s)");
+    // A rejection or a failure rewritten as done is caught by `verify`, `find` and `run`.
+    let text = std::fs::read_to_string(world.receipts()).unwrap();
+    let forged = text.replacen("\"outcome\":\"anonymized\"", "\"outcome\":\"not_found\"", 1);
+    assert_ne!(forged, text);
+    std::fs::write(world.receipts(), &forged).unwrap();
+    let caught = run(&world, &["receipts", "verify", &receipts]).await;
+    assert_eq!(caught.code, Some(1));
+    says(&caught.stdout, "NOT ok: ");
+    says(&caught.stdout, "its MAC does not match");
+    let refused = run(
+        &world,
+        &["receipts", "find", "--email", &address, &receipts],
+    )
+    .await;
+    assert_eq!(refused.code, Some(2));
+    says(&refused.stderr, "its MAC does not match");
+    let args = world.run_args();
+    let refused = run(&world, &args.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    assert_eq!(refused.code, Some(2));
+    says(&refused.stderr, "its MAC does not match");
+    let mut keyless = world.command(&["receipts", "summarize", &receipts]);
+    keyless.env_remove("ANONYMIZE_RECEIPT_KEY");
+    let unverified = finish(keyless.spawn().unwrap()).await;
+    assert_eq!(unverified.code, Some(0));
+    says(&unverified.stdout, "unverified: without the receipt key");
+    std::fs::write(world.receipts(), &text).unwrap();
 
     let summary = run(&world, &["receipts", "summarize", &receipts]).await;
     assert_eq!(summary.code, Some(0));

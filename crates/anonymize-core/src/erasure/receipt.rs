@@ -47,6 +47,7 @@ impl fmt::Debug for ReceiptKey {
 const EMAIL_DOMAIN: &[u8] = b"anonymize person email v1\0";
 const IDS_DOMAIN: &[u8] = b"anonymize person ids v1\0";
 const KEY_ID_DOMAIN: &[u8] = b"anonymize receipt key id v1\0";
+const CHAIN_DOMAIN: &[u8] = b"anonymize receipts chain v1\0";
 
 impl ReceiptKey {
     /// The shortest key accepted, in bytes (256 bits, the hash's own size).
@@ -106,6 +107,16 @@ impl ReceiptKey {
                 PersonRef(self.hash(&parts))
             }
         }
+    }
+
+    /// The MAC that chains one line of a receipts log to the line before it: HMAC-SHA-256, with
+    /// this key, of `anonymize receipts chain v1` and a NUL byte, the previous line's MAC (32
+    /// bytes; none for the first line, the header), then the line's bytes. Each line carries
+    /// its MAC, so an edited, removed, inserted or reordered line breaks the chain for whoever
+    /// holds the key, and nobody without it can forge one.
+    pub fn chain_mac(&self, previous: Option<&[u8; 32]>, line: &[u8]) -> [u8; 32] {
+        let previous: &[u8] = previous.map_or(&[], |p| p.as_slice());
+        self.hash(&[CHAIN_DOMAIN, previous, line])
     }
 
     fn hash(&self, parts: &[&[u8]]) -> [u8; 32] {
