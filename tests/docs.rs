@@ -520,3 +520,55 @@ async fn the_rate_figures_of_the_guide_are_the_limiters() {
          {missing:#?}"
     );
 }
+
+/// docs/erasure.md's worked example of a person's name: the figures are the code's, and the
+/// `openssl` line it gives an auditor prints the same (run where `openssl` is installed; CI
+/// installs it and sets `ANONYMIZE_TEST_OPENSSL=required`, which makes its absence a failure).
+#[test]
+fn the_documented_person_names_are_what_the_code_and_openssl_compute() {
+    use anonymize_core::secrecy::SecretString;
+    use anonymize_core::{Email, Person, ReceiptKey};
+    let guide = fs::read_to_string(root().join("docs/erasure.md")).expect("the guide");
+    let key_hex = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+    let key = ReceiptKey::from_hex(&SecretString::from(key_hex)).expect("the example key");
+    let email = key
+        .email_ref(&Email::parse("Jane@Example.com").expect("an address"))
+        .to_string();
+    let ids = key
+        .person_ref(&Person::from_id("acme", "42").with_id("zeta", "7"))
+        .to_string();
+    for (what, value) in [("address", &email), ("ids", &ids), ("key id", &key.id())] {
+        assert!(
+            guide.contains(value.as_str()),
+            "docs/erasure.md should give {value} as the example's {what}"
+        );
+    }
+    // The shell line, as the reader copies it.
+    let line = guide
+        .lines()
+        .skip_while(|l| !l.starts_with("printf 'anonymize person email v1"))
+        .take(2)
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(line.contains(key_hex), "the openssl example: {line:?}");
+    let openssl = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(&line)
+        .output();
+    match openssl {
+        Ok(out) if out.status.success() => {
+            let printed = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                printed.contains(&email),
+                "openssl printed {printed:?}, the code {email}"
+            );
+        }
+        _ if std::env::var("ANONYMIZE_TEST_OPENSSL").as_deref() == Ok("required") => {
+            panic!("openssl is required (ANONYMIZE_TEST_OPENSSL=required) but did not run")
+        }
+        _ => eprintln!(
+            "SKIPPED: openssl is not installed; the documented openssl line was not run \
+             (install openssl, or set ANONYMIZE_TEST_OPENSSL=required to make this a failure)"
+        ),
+    }
+}

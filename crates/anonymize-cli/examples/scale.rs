@@ -169,7 +169,7 @@ async fn binary(
         .arg("--receipts")
         .arg(&receipts)
         .env_clear()
-        .env("ANONYMIZE_RECEIPT_KEY", "42".repeat(32))
+        .env("ANONYMIZE_RECEIPT_KEY", format!("42{}", "24".repeat(31)))
         .env("GUARDHOUSE_URL", sims.guardhouse.url().as_str())
         .env("GUARDHOUSE_CLIENT_ID", sims.guardhouse.client_id())
         .env(

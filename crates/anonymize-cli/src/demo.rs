@@ -15,7 +15,7 @@ use crate::vendors::Vendors;
 use crate::{Context, EXIT_OK, EXIT_USAGE, Tuning, plan, run, say, summary, warn};
 
 /// The demo's key: public, so never use it for real receipts.
-const DEMO_KEY: [u8; 32] = [0xde; 32];
+const DEMO_KEY: &[u8; 32] = b"anonymize demo key, not a secret";
 
 pub(crate) async fn demo() -> u8 {
     let guardhouse = Guardhouse::start().await;
@@ -67,7 +67,7 @@ async fn in_dir(
         warn!("cannot write the demo's files in {}: {e}", dir.display());
         return EXIT_USAGE;
     }
-    let key = match ReceiptKey::new(&DEMO_KEY) {
+    let key = match ReceiptKey::new(DEMO_KEY) {
         Ok(k) => k,
         Err(e) => {
             warn!("{e}");

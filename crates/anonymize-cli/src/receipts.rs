@@ -578,7 +578,7 @@ mod tests {
     use std::time::Duration;
 
     pub(crate) fn key(byte: &str) -> ReceiptKey {
-        ReceiptKey::from_hex(&SecretString::from(byte.repeat(32))).unwrap()
+        ReceiptKey::from_hex(&SecretString::from(format!("{byte}{}", "5a".repeat(31)))).unwrap()
     }
 
     fn receipt(key: &ReceiptKey, n: usize, outcome: Outcome) -> Receipt {

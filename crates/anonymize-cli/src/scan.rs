@@ -108,7 +108,8 @@ mod tests {
              bad@,\n",
         )
         .unwrap();
-        let key = ReceiptKey::from_hex(&SecretString::from("ab".repeat(32))).unwrap();
+        let key =
+            ReceiptKey::from_hex(&SecretString::from(format!("ab{}", "cd".repeat(31)))).unwrap();
         let bob = key.person_ref(&Person::from_email(
             anonymize_core::Email::parse("bob@example.com").unwrap(),
         ));

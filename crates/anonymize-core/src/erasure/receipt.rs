@@ -45,7 +45,7 @@ impl fmt::Debug for ReceiptKey {
 /// The domain-separation prefixes: an address, a set of ids and the key's own id never hash the
 /// same input.
 const EMAIL_DOMAIN: &[u8] = b"anonymize person email v1\0";
-const IDS_DOMAIN: &[u8] = b"anonymize person ids v1\0";
+const IDS_DOMAIN: &[u8] = b"anonymize person ids v2\0";
 const KEY_ID_DOMAIN: &[u8] = b"anonymize receipt key id v1\0";
 const CHAIN_DOMAIN: &[u8] = b"anonymize receipts chain v1\0";
 
@@ -62,6 +62,12 @@ impl ReceiptKey {
                 Self::MIN_LEN,
                 bytes.len()
             )));
+        }
+        if bytes.iter().all(|b| *b == bytes[0]) {
+            return Err(Error::invalid_input(
+                "a receipt key of one repeated byte is no secret: use random bytes, e.g. \
+                 `openssl rand -hex 32`",
+            ));
         }
         let mac = HmacSha256::new_from_slice(bytes)
             .map_err(|_| Error::invalid_input("the receipt key cannot key HMAC-SHA-256"))?;
@@ -87,24 +93,34 @@ impl ReceiptKey {
         hex(&self.hash(&[KEY_ID_DOMAIN])[..8])
     }
 
-    /// How receipts name the person with this address: HMAC-SHA-256 of the normalized (lower
-    /// case) address.
+    /// How receipts name the person with this address: HMAC-SHA-256, with this key, of the
+    /// bytes `anonymize person email v1`, a NUL byte, then the normalized (lower-case) address.
     pub fn email_ref(&self, email: &Email) -> PersonRef {
         PersonRef(self.hash(&[EMAIL_DOMAIN, email.normalized().as_bytes()]))
     }
 
     /// How receipts name `person`: by their address when they have one
-    /// ([`email_ref`](Self::email_ref)), otherwise by their ids: HMAC-SHA-256 of every
-    /// `vendor`, `id` pair in vendor order, each part ended by a NUL byte.
+    /// ([`email_ref`](Self::email_ref)), otherwise by their ids: HMAC-SHA-256 of
+    /// `anonymize person ids v2` and a NUL byte, then every `vendor`, `id` pair in vendor
+    /// (byte) order, each of the two written as its length in bytes (4 bytes, big-endian) and
+    /// its bytes. Lengths, not separators: no id, whatever it holds, can make two persons'
+    /// bytes equal. Ids are hashed as given: give each in its vendor's canonical form (its id
+    /// type's `Display`, as the vendor crates and the command do), so that one id in two
+    /// spellings is one person.
     pub fn person_ref(&self, person: &Person) -> PersonRef {
         match person.email() {
             Some(email) => self.email_ref(email),
             None => {
-                let mut parts: Vec<&[u8]> = vec![IDS_DOMAIN];
+                let mut mac = self.mac.clone();
+                mac.update(IDS_DOMAIN);
                 for (vendor, id) in person.ids() {
-                    parts.extend([vendor.as_bytes(), b"\0", id.as_bytes(), b"\0"]);
+                    for part in [vendor.as_bytes(), id.as_bytes()] {
+                        let len = u32::try_from(part.len()).unwrap_or(u32::MAX);
+                        mac.update(&len.to_be_bytes());
+                        mac.update(part);
+                    }
                 }
-                PersonRef(self.hash(&parts))
+                PersonRef(mac.finalize().into_bytes().into())
             }
         }
     }
@@ -392,8 +408,11 @@ mod tests {
     use std::time::{Duration, UNIX_EPOCH};
 
     fn key() -> ReceiptKey {
-        ReceiptKey::from_hex(&SecretString::from("0b".repeat(32))).unwrap()
+        ReceiptKey::from_hex(&SecretString::from(EXAMPLE_KEY)).unwrap()
     }
+
+    /// The key of docs/erasure.md's worked example: the bytes 0x00 to 0x1f.
+    const EXAMPLE_KEY: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 
     /// RFC 4231, test case 2: the HMAC-SHA-256 this module is built on.
     #[test]
@@ -407,27 +426,38 @@ mod tests {
     }
 
     /// Computed independently: `printf 'anonymize person email v1\0jane@example.com' |
-    /// openssl dgst -sha256 -mac HMAC -macopt hexkey:0b0b…0b` (32 bytes of 0x0b), and Python's
-    /// `hmac` module for the ids and the key id.
+    /// openssl dgst -sha256 -mac HMAC -macopt hexkey:000102…1f` (docs/erasure.md), and Python's
+    /// `hmac` and `struct.pack(">I", …)` for the ids and the key id.
     #[test]
     fn person_refs_are_known_hmacs_of_the_normalized_address() {
         let jane = Email::parse("Jane@Example.COM").unwrap();
         let r = key().email_ref(&jane);
         assert_eq!(
             r.to_string(),
-            "a4e5ecde13ce759735c1269906ec20c509f50884f4b733048efb5f62e0e26c68"
+            "b4f6025d2b6111097e1be6bc459211f6f945be85bd5bb54c21f7b3b85c19267b"
         );
         let by_ids = key().person_ref(&Person::from_id("acme", "42").with_id("zeta", "7"));
         assert_eq!(
             by_ids.to_string(),
-            "7a16357099370641c29efeb1fc9634e871b0ea50caaf255d0fa01cf5504d3d96"
+            "f43fbeabdff253f0e870e8e3195fc1101c9836875c53e603c18a8e187d169f5c"
         );
-        assert_eq!(key().id(), "ee57187f7923d896");
+        assert_eq!(key().id(), "1a167da8970a8cb6");
         assert_eq!(r.to_string().parse::<PersonRef>().unwrap(), r);
         assert_eq!(
             key().person_ref(&Person::from_email(jane).with_id("acme", "1")),
             r
         );
+    }
+
+    #[test]
+    fn ids_are_length_prefixed_so_no_id_can_pose_as_two() {
+        // Joined with NUL bytes, these two persons hashed alike.
+        let one = Person::from_id("alfabet", "421-1-0\0guardhouse\x00101");
+        let two = Person::from_id("alfabet", "421-1-0").with_id("guardhouse", "101");
+        assert_ne!(key().person_ref(&one), key().person_ref(&two));
+        let split = Person::from_id("ab", "c");
+        let moved = Person::from_id("a", "bc");
+        assert_ne!(key().person_ref(&split), key().person_ref(&moved));
     }
 
     #[test]
@@ -443,7 +473,7 @@ mod tests {
         // With the key: a lookup by address finds the receipt.
         assert_eq!(receipt.person, key().email_ref(&jane));
         // With another key (or none): the same address names someone else.
-        let other = ReceiptKey::new(&[7u8; 32]).unwrap();
+        let other = ReceiptKey::new(&[7u8, 8].repeat(16)).unwrap();
         assert_ne!(receipt.person, other.email_ref(&jane));
         assert_ne!(key().id(), other.id());
     }
@@ -457,9 +487,13 @@ mod tests {
             assert!(bad.is_empty() || !err.to_string().contains(&bad), "{err}");
         }
         let shown = format!("{:?}", key());
-        assert!(!shown.contains("0b0b"), "{shown}");
+        assert!(!shown.contains("0102"), "{shown}");
+        // One byte repeated is no key.
+        let err = ReceiptKey::new(&[0u8; 32]).unwrap_err().to_string();
+        assert!(err.contains("one repeated byte"), "{err}");
+        assert!(ReceiptKey::from_hex(&SecretString::from("5e".repeat(32))).is_err());
         assert!(
-            ReceiptKey::from_hex(&SecretString::from(format!(" {} \n", "AB".repeat(40)))).is_ok()
+            ReceiptKey::from_hex(&SecretString::from(format!(" {} \n", "ABCD".repeat(20)))).is_ok()
         );
     }
 
