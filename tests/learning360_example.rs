@@ -55,7 +55,7 @@ async fn one_line_per_arg_and_exit_0() {
     assert_eq!(lines[3], "ffffffffffffffffffffffff\tnot_found");
     assert_eq!(
         lines[4],
-        format!("{owner}\trejected The company owner cannot be deleted.")
+        format!("{owner}\trejected userIsCompanyOwner: The company owner cannot be deleted.")
     );
     assert!(lines[5].starts_with("not-an-id\tinvalid "), "{}", lines[5]);
     assert!(

@@ -673,7 +673,7 @@ mod tests {
         let path = dir.0.join("r.jsonl");
         let k = key("05");
         let rejected = Outcome::Rejected {
-            message: "the company owner".into(),
+            message: "userIsCompanyOwner".into(),
         };
         let mut w = Writer::open(&path, &k, None).unwrap();
         add(
@@ -690,7 +690,7 @@ mod tests {
         let join = |ls: &[&str]| ls.iter().map(|l| format!("{l}\n")).collect::<String>();
         // A rejection rewritten as done: the rerun would skip that person, never erased.
         let edited = good.replacen(
-            "\"outcome\":\"rejected\",\"message\":\"the company owner\"",
+            "\"outcome\":\"rejected\",\"message\":\"userIsCompanyOwner\"",
             "\"outcome\":\"not_found\"",
             1,
         );

@@ -44,8 +44,9 @@ struct ReplyFields {
 }
 
 impl VendorReply {
-    /// A reply with the vendor's error `code` and `message`; the message is shortened to an
-    /// excerpt of at most [`EXCERPT_CHARS`] characters, with control characters removed.
+    /// A reply with the vendor's error `code` and `message`: every word of either that holds an
+    /// `@` (an address) is replaced by `<redacted>`, then the message is shortened to an excerpt
+    /// of at most [`EXCERPT_CHARS`] characters (the code to 64), control characters removed.
     pub fn new(
         vendor: &'static str,
         operation: &'static str,
@@ -57,9 +58,12 @@ impl VendorReply {
             vendor,
             operation,
             status,
-            code: code.map(|c| excerpt(&c, 64)).filter(|c| !c.is_empty()),
+            // Addresses out first, then the cut: a cut first could leave `jane.doe@exam…`.
+            code: code
+                .map(|c| excerpt(&redact_addresses(&c), 64))
+                .filter(|c| !c.is_empty()),
             message: message
-                .map(|m| excerpt(&m, EXCERPT_CHARS))
+                .map(|m| excerpt(&redact_addresses(&m), EXCERPT_CHARS))
                 .filter(|m| !m.is_empty()),
         }))
     }
@@ -480,6 +484,34 @@ pub(crate) fn chain(error: &(dyn StdError + 'static)) -> String {
         next = e.source();
     }
     parts.join(": ")
+}
+
+/// `text` with every white-space-separated word that holds an `@` replaced by `<redacted>`: a
+/// vendor's words that quote an address must not carry it into an error, a log or a receipt.
+pub(crate) fn redact_addresses(text: &str) -> String {
+    if !text.contains('@') {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        if word.contains('@') {
+            out.push_str("<redacted>");
+        } else {
+            out.push_str(word);
+        }
+        word.clear();
+    };
+    for c in text.chars() {
+        if c.is_whitespace() {
+            flush(&mut word, &mut out);
+            out.push(c);
+        } else {
+            word.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
 }
 
 /// Shorten `text` to at most `max` characters, dropping control characters and folding runs of

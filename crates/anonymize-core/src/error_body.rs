@@ -68,7 +68,10 @@ pub(crate) fn plain_text(body: &[u8]) -> Option<String> {
     if trimmed.is_empty() || trimmed.starts_with('<') {
         return None;
     }
-    Some(excerpt(trimmed, EXCERPT_CHARS))
+    Some(excerpt(
+        &crate::error::redact_addresses(trimmed),
+        EXCERPT_CHARS,
+    ))
 }
 
 #[cfg(test)]

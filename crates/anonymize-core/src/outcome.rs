@@ -110,11 +110,13 @@ impl Outcome {
         match error {
             Error::NotFound(_) => Outcome::NotFound,
             Error::Rejected(reply) => Outcome::Rejected {
-                message: reply
-                    .message()
-                    .or(reply.code())
-                    .unwrap_or("refused by the vendor")
-                    .to_owned(),
+                message: match (reply.code(), reply.message()) {
+                    (Some(code), Some(message)) if code != message => {
+                        format!("{code}: {message}")
+                    }
+                    (_, Some(text)) | (Some(text), None) => text.to_owned(),
+                    (None, None) => "refused by the vendor".to_owned(),
+                },
             },
             Error::InvalidInput { reason } => Outcome::Invalid { reason },
             // Asking again will never help: the input must change (e.g. an id instead of an
@@ -271,7 +273,10 @@ mod tests {
         };
         assert_eq!(Outcome::from_error(r(404, None)).label(), "not_found");
         match Outcome::from_error(r(400, Some("Failed to anonymize user data."))) {
-            Outcome::Rejected { message } => assert_eq!(message, "Failed to anonymize user data."),
+            // The vendor's code and its message: a receipt keeps the code (an identifier).
+            Outcome::Rejected { message } => {
+                assert_eq!(message, "code: Failed to anonymize user data.")
+            }
             other => panic!("{other:?}"),
         }
         assert_eq!(Outcome::from_error(r(503, None)).label(), "failed");

@@ -131,7 +131,10 @@ async fn owner_is_rejected_with_the_vendors_message_and_missing_is_not_found() {
         .unwrap();
     match &out[0].outcome {
         Outcome::Rejected { message } => {
-            assert_eq!(message, "The company owner cannot be deleted.")
+            assert_eq!(
+                message,
+                "userIsCompanyOwner: The company owner cannot be deleted."
+            )
         }
         other => panic!("{other:?}"),
     }

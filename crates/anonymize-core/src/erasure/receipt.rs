@@ -319,6 +319,7 @@ impl Receipt {
 fn scrubbed(status: &VendorStatus) -> VendorStatus {
     let error = |e: &Error| {
         let mut record = e.record();
+        record.code = record.code.as_deref().map(scrub);
         record.message = record.message.as_deref().map(scrub);
         record.text = scrub(&record.text);
         Error::Recorded(Box::new(record))
@@ -331,7 +332,7 @@ fn scrubbed(status: &VendorStatus) -> VendorStatus {
         }
         VendorStatus::Finished(Outcome::Rejected { message }) => {
             VendorStatus::Finished(Outcome::Rejected {
-                message: scrub(message),
+                message: rejection(&scrub(message)),
             })
         }
         VendorStatus::Finished(Outcome::Invalid { reason }) => {
@@ -347,32 +348,51 @@ fn scrubbed(status: &VendorStatus) -> VendorStatus {
     }
 }
 
-/// `text` with every white-space-separated word that holds an `@` replaced by `<redacted>`: a
-/// vendor's message that quotes an address must not carry it into a receipt.
-fn scrub(text: &str) -> String {
-    if !text.contains('@') {
-        return text.to_owned();
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut word = String::new();
-    let flush = |word: &mut String, out: &mut String| {
-        if word.contains('@') {
-            out.push_str("<redacted>");
-        } else {
-            out.push_str(word);
-        }
-        word.clear();
+use crate::error::redact_addresses as scrub;
+
+/// Vendor rejections whose words are known to name nobody: kept in a receipt as they are.
+const KNOWN_REJECTIONS: [&str; 4] = [
+    "User is excluded from anonymization",
+    "Failed to anonymize user data.",
+    "Cannot find instance",
+    "refused by the vendor",
+];
+
+/// A rejection as a receipt keeps it: the vendor's code (an identifier, such as
+/// `userIsCompanyOwner`) and a message only when it is one of the [`KNOWN_REJECTIONS`]. Any other
+/// words of the vendor's are left out, since they may name the person (`Jane Doe is the company
+/// owner`); the vendor's own log has them.
+fn rejection(message: &str) -> String {
+    let known = |m: &str| {
+        KNOWN_REJECTIONS
+            .iter()
+            .find(|k| k.eq_ignore_ascii_case(m.trim()))
+            .map(|k| (*k).to_owned())
     };
-    for c in text.chars() {
-        if c.is_whitespace() {
-            flush(&mut word, &mut out);
-            out.push(c);
-        } else {
-            word.push(c);
+    let is_code = |c: &str| {
+        !c.is_empty()
+            && c.len() <= 64
+            && c.chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || "_-.".contains(ch))
+    };
+    if let Some(k) = known(message) {
+        return k;
+    }
+    let (code, rest) = match message.split_once(": ") {
+        Some((code, rest)) if is_code(code) => (Some(code), Some(rest)),
+        _ if is_code(message) => (Some(message), None),
+        _ => (None, Some(message)),
+    };
+    match (code, rest.map(|r| known(r))) {
+        (Some(code), Some(Some(k))) => format!("{code}: {k}"),
+        (Some(code), None) => code.to_owned(),
+        (Some(code), Some(None)) => {
+            format!("{code} (the vendor's message is not kept: it may name the person)")
+        }
+        (None, _) => {
+            "refused by the vendor (its message is not kept: it may name the person)".to_owned()
         }
     }
-    flush(&mut word, &mut out);
-    out
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -446,6 +466,67 @@ mod tests {
         assert_eq!(
             key().person_ref(&Person::from_email(jane).with_id("acme", "1")),
             r
+        );
+    }
+
+    #[test]
+    fn a_rejection_keeps_the_vendors_code_and_known_words_only() {
+        for (given, kept) in [
+            ("userIsCompanyOwner", "userIsCompanyOwner"),
+            (
+                "userIsCompanyOwner: Jane Doe is the company owner",
+                "userIsCompanyOwner (the vendor's message is not kept: it may name the person)",
+            ),
+            (
+                "Jane Doe is the company owner",
+                "refused by the vendor (its message is not kept: it may name the person)",
+            ),
+            (
+                "user is excluded from anonymization",
+                "User is excluded from anonymization",
+            ),
+            (
+                "code: Failed to anonymize user data.",
+                "code: Failed to anonymize user data.",
+            ),
+        ] {
+            let report = VendorReport {
+                vendor: "acme",
+                lookup: Lookup::Given("1".into()),
+                status: VendorStatus::Finished(Outcome::Rejected {
+                    message: given.into(),
+                }),
+                elapsed: Duration::ZERO,
+            };
+            let receipt = Receipt::at(UNIX_EPOCH, PersonRef([0; 32]), &report);
+            match receipt.status {
+                VendorStatus::Finished(Outcome::Rejected { message }) => {
+                    assert_eq!(message, kept, "{given}")
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_vendors_code_and_message_lose_addresses_before_they_are_cut() {
+        let long = format!(
+            "{} octavia.featherstonehaugh.p9@example.com",
+            "x ".repeat(95)
+        );
+        let reply = VendorReply::new(
+            "acme",
+            "op",
+            reqwest::StatusCode::CONFLICT,
+            Some("user jane@example.com is locked".into()),
+            Some(long),
+        );
+        let code = reply.code().unwrap();
+        let message = reply.message().unwrap();
+        assert!(!code.contains('@') && code.contains("<redacted>"), "{code}");
+        assert!(
+            !message.contains("octavia") && !message.contains('@'),
+            "{message}"
         );
     }
 
