@@ -383,7 +383,7 @@ fn rejection(message: &str) -> String {
         _ if is_code(message) => (Some(message), None),
         _ => (None, Some(message)),
     };
-    match (code, rest.map(|r| known(r))) {
+    match (code, rest.map(known)) {
         (Some(code), Some(Some(k))) => format!("{code}: {k}"),
         (Some(code), None) => code.to_owned(),
         (Some(code), Some(None)) => {
