@@ -108,7 +108,7 @@ async fn in_dir(
     )
     .await;
     say!("\n$ anonymize receipts summarize receipts.jsonl");
-    summary::summarize(&receipts, None);
+    summary::summarize(std::slice::from_ref(&receipts), None);
     say!("\n$ anonymize receipts verify receipts.jsonl");
     summary::verify(Some(&key), &receipts);
     say!("\n$ anonymize receipts find --email <the first person's address> receipts.jsonl");

@@ -7,11 +7,12 @@ use std::sync::Arc;
 use anonymize_core::{Eraser, LookupKind, ReceiptKey};
 use futures_util::StreamExt;
 use futures_util::stream::select_all;
+use serde_json::json;
 
 use crate::progress::Progress;
-use crate::receipts::Done;
-use crate::scan;
 use crate::{Context, EXIT_NOT_DONE, EXIT_OK, EXIT_USAGE, Tuning, say, warn};
+use crate::{output, scan};
+use anonymize_core::ReceiptIndex;
 
 /// The key that names persons in memory when no receipt key is set: `plan` only uses it to
 /// spot repeated persons, and nothing hashed with it leaves the process.
@@ -29,7 +30,12 @@ pub(crate) async fn plan(ctx: &Context, input: &Path, tuning: Tuning) -> u8 {
         },
     };
     let names = ctx.vendors.names();
-    let scanned = match scan::scan(input, &key, &Done::default(), &names, |p| say!("{p}")) {
+    let mut problems = Vec::new();
+    let report = |p: &crate::input::Problem| {
+        say!("{p}");
+        problems.push(json!({"line": p.line, "column": p.column, "reason": p.reason}));
+    };
+    let scanned = match scan::scan(input, &key, &ReceiptIndex::default(), &names, report) {
         Ok(s) => s,
         Err(e) => {
             warn!("{e}");
@@ -55,6 +61,17 @@ pub(crate) async fn plan(ctx: &Context, input: &Path, tuning: Tuning) -> u8 {
             spec.column
         );
     }
+    let mut doc = json!({
+        "command": "plan",
+        "input": {
+            "persons": scanned.persons,
+            "bad_lines": scanned.bad_lines,
+            "problems": problems,
+        },
+        "skipped_vendors": ctx.vendors.skipped.iter().map(|s| s.name).collect::<Vec<_>>(),
+        "vendors": {},
+    });
+    output::document(doc.clone());
     if scanned.persons == 0 {
         say!("the input holds no person: nothing to do");
         return if scanned.bad_lines > 0 {
@@ -144,6 +161,15 @@ pub(crate) async fn plan(ctx: &Context, input: &Path, tuning: Tuning) -> u8 {
     for vendor in &names {
         let c = counts.get(vendor).cloned().unwrap_or_default();
         let n = |k| c.get(&k).copied().unwrap_or(0);
+        doc["vendors"][*vendor] = json!({
+            "given": n(LookupKind::Given),
+            "resolved": n(LookupKind::Resolved),
+            "not_found": n(LookupKind::NotFound),
+            "needs_id": n(LookupKind::NeedsId),
+            "failed": n(LookupKind::Failed),
+            "not_attempted": n(LookupKind::NotAttempted),
+            "first_error": first_error.get(vendor),
+        });
         let reach = n(LookupKind::Given) + n(LookupKind::Resolved);
         let unreachable =
             n(LookupKind::NeedsId) + n(LookupKind::Failed) + n(LookupKind::NotAttempted);
@@ -158,6 +184,7 @@ pub(crate) async fn plan(ctx: &Context, input: &Path, tuning: Tuning) -> u8 {
         );
     }
     say!("plan sent only look-ups (reads): nothing was erased");
+    output::document(doc);
     if scanned.bad_lines > 0 {
         EXIT_USAGE
     } else if first_error.is_empty() {

@@ -6,14 +6,17 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use anonymize_core::{
-    Eraser, Intent, IntentRecord, Person, PersonRef, Receipt, ReceiptKey, Stop, VendorReport,
-    WriteAhead,
+    Eraser, Intent, IntentRecord, Person, PersonRef, Receipt, ReceiptIndex, ReceiptKey, ReceiptLog,
+    Stop, VendorReport, WriteAhead,
 };
 use futures_util::StreamExt;
 use tokio::sync::{mpsc, oneshot};
 
+use serde_json::json;
+
+use crate::output;
 use crate::progress::Progress;
-use crate::receipts::{self, Done, Writer, short};
+use crate::receipts::short;
 use crate::scan::{self, Scan};
 use crate::signals::{self, Signal};
 use crate::{
@@ -70,39 +73,18 @@ pub(crate) async fn run(ctx: Context, options: Options) -> u8 {
 
     // One run per receipts file: an existing file is locked before it is read, and stays
     // locked until this process ends.
-    let mut writer = match Writer::lock(&options.receipts, false) {
-        Ok(w) => w,
+    let mut done = ReceiptIndex::default();
+    let existing = match ReceiptLog::open_existing(&options.receipts, &key, |_, e| done.add(&e)) {
+        Ok(log) => log,
         Err(e) => {
             warn!("{e}");
             return EXIT_USAGE;
         }
     };
-
-    // What earlier runs did.
-    let mut done = Done::default();
-    let existing = match &writer {
-        Some(w) if w.len() > 0 => {
-            match receipts::read_entries(&options.receipts, Some(&key), |_, e| done.entry(&e)) {
-                Ok(contents) if contents.version == 1 => {
-                    warn!(
-                        "{}: receipts format version 1, written before write-ahead intents; \
-                         `receipts summarize` and `receipts find` read it, but a run appends \
-                         only to a version {} file: give this run a new receipts file",
-                        options.receipts.display(),
-                        receipts::VERSION
-                    );
-                    return EXIT_USAGE;
-                }
-                Ok(contents) => Some(contents),
-                Err(e) => {
-                    warn!("{e}");
-                    return EXIT_USAGE;
-                }
-            }
-        }
-        _ => None,
-    };
-    if let Some(warning) = existing.as_ref().and_then(|c| c.warning(&options.receipts)) {
+    for warning in existing
+        .iter()
+        .flat_map(|log| log.info().warnings(&options.receipts))
+    {
         warn!("{warning}");
     }
 
@@ -131,17 +113,18 @@ pub(crate) async fn run(ctx: Context, options: Options) -> u8 {
     }
     if scanned.persons == 0 {
         say!("the input holds no person: nothing to do");
+        output::document(json!({"command": "run", "persons": 0, "vendors": {}}));
         return EXIT_OK;
     }
 
-    let mut writer = match writer.take() {
-        Some(w) => w,
+    let mut writer = match existing {
+        Some(log) => log,
         // A new file: created and locked now that the input is known to be good.
-        None => match Writer::lock(&options.receipts, true) {
-            Ok(Some(w)) if w.len() == 0 => w,
+        None => match ReceiptLog::open(&options.receipts, &key) {
+            Ok(log) if log.info().entries() == 0 => log,
             Ok(_) => {
                 warn!(
-                    "{}: another run created this receipts file while this one read its input; \
+                    "{}: another run wrote to this receipts file while this one read its input; \
                      run again to continue it",
                     options.receipts.display()
                 );
@@ -153,15 +136,12 @@ pub(crate) async fn run(ctx: Context, options: Options) -> u8 {
             }
         },
     };
-    if let Err(e) = writer.start(&options.receipts, &key, existing.as_ref()) {
-        warn!("cannot write {}: {e}", options.receipts.display());
-        return EXIT_USAGE;
-    }
     if let Ok(signal) = signalled.try_recv() {
         say!(
             "interrupted ({}) before anything was sent: nothing was erased",
             signal.name
         );
+        output::document(json!({"command": "run", "interrupted": signal.name, "vendors": {}}));
         return signal.exit_status();
     }
     let eraser = match Eraser::new(ctx.vendors.active.iter().cloned()) {
@@ -255,10 +235,10 @@ struct Tally {
 async fn erase(
     eraser: Eraser,
     key: &ReceiptKey,
-    done: Done,
+    done: ReceiptIndex,
     scanned: &Scan,
     options: &Options,
-    writer: &mut Writer,
+    writer: &mut ReceiptLog,
     mut signalled: oneshot::Receiver<Signal>,
 ) -> u8 {
     let names: Vec<&'static str> = eraser.vendors().collect();
@@ -276,7 +256,7 @@ async fn erase(
     for &vendor in &names {
         let done = done.clone();
         let prepare = move |r: &PersonRef, person: Person| {
-            if done.contains(vendor, r) {
+            if done.is_done(vendor, r) {
                 return None;
             }
             // An earlier intent without a done receipt: erased by the id it named, never looked
@@ -348,7 +328,7 @@ async fn erase(
                     stop.stop("a record could not be written");
                     progress.finish();
                     warn!("cannot write {}: {e}; stopping, nothing more is sent", options.receipts.display());
-                    log.say_unrecorded(&names, &options.receipts);
+                    log.say_unrecorded(&names, &options.receipts, &e.to_string());
                     return EXIT_RECORD;
                 }
             }
@@ -381,7 +361,7 @@ async fn erase(
         &tallies,
         &options.receipts,
         log.receipts,
-        writer.head(),
+        Some(writer.head()),
         interrupted,
     )
 }
@@ -400,9 +380,9 @@ impl Log {
     /// nothing of it is sent).
     fn write(
         &mut self,
-        writer: &mut Writer,
+        writer: &mut ReceiptLog,
         batch: Vec<Message>,
-        done: &Done,
+        done: &ReceiptIndex,
         tallies: &mut BTreeMap<&'static str, Tally>,
         progress: &mut Progress,
     ) -> std::io::Result<()> {
@@ -416,7 +396,7 @@ impl Log {
                 Message::Intents(records, ack) => {
                     for record in &records {
                         if result.is_ok() {
-                            result = writer.push(record);
+                            result = writer.push_intent(record);
                         }
                     }
                     intents.extend(records);
@@ -431,7 +411,7 @@ impl Log {
                         receipt = receipt.settling();
                     }
                     if result.is_ok() {
-                        result = writer.push(&receipt);
+                        result = writer.push_receipt(&receipt);
                     }
                     reports.push((person, report));
                 }
@@ -467,14 +447,16 @@ impl Log {
     }
 
     /// After a failed write: which erasures are in which state, per vendor.
-    fn say_unrecorded(&self, names: &[&'static str], receipts: &std::path::Path) {
+    fn say_unrecorded(&self, names: &[&'static str], receipts: &std::path::Path, error: &str) {
         say!(
             "receipts: {} written to {} before the write failed",
             self.receipts,
             receipts.display()
         );
+        let mut in_doubt = serde_json::Map::new();
         for vendor in names {
             let open = self.open.iter().filter(|(v, _)| v == vendor).count();
+            in_doubt.insert((*vendor).to_owned(), open.into());
             say!(
                 "{vendor:<12} {open} erasure(s) recorded as about to be sent, without an outcome \
                  on file: in doubt, settled on the next run at the ids recorded"
@@ -485,6 +467,12 @@ impl Log {
              written were not sent. Free the disk (or fix the error), then run the same command \
              again"
         );
+        output::document(json!({
+            "command": "run",
+            "error": format!("cannot write {}: {error}", receipts.display()),
+            "receipts": {"file": receipts, "written": self.receipts},
+            "in_doubt": in_doubt,
+        }));
     }
 }
 
@@ -498,7 +486,17 @@ fn report(
     interrupted: Option<Signal>,
 ) -> u8 {
     let mut everything_done = true;
+    let mut vendors = serde_json::Map::new();
     for (vendor, tally) in names.iter().filter_map(|v| tallies.get(v).map(|t| (v, t))) {
+        vendors.insert(
+            (*vendor).to_owned(),
+            json!({
+                "outcomes": tally.labels,
+                "already_done": tally.skipped,
+                "settled_interrupted": tally.settling,
+                "to_finish": tally.advice,
+            }),
+        );
         let counts: Vec<String> = tally
             .labels
             .iter()
@@ -527,12 +525,18 @@ fn report(
         }
     }
     say!("receipts: {written} written to {}", receipts.display());
-    if let Some(head) = head {
+    if let Some(head) = &head {
         say!(
             "receipts chain head: {head} (keep it: `receipts verify` shows it, and a file whose \
              head differs later was cut or changed)"
         );
     }
+    output::document(json!({
+        "command": "run",
+        "vendors": vendors,
+        "receipts": {"file": receipts, "written": written, "chain_head": head},
+        "interrupted": interrupted.map(|s| s.name),
+    }));
     if let Some(signal) = interrupted {
         say!(
             "interrupted ({}): run the same command again to finish",

@@ -8,7 +8,9 @@ use anonymize_core::{Person, PersonRef, ReceiptKey};
 use futures_util::stream::{self, Stream};
 
 use crate::input::{self, Line, OpenError, Problem};
-use crate::receipts::{Done, short};
+use anonymize_core::ReceiptIndex;
+
+use crate::receipts::short;
 
 /// What the first pass found.
 #[derive(Debug, Default)]
@@ -29,7 +31,7 @@ pub(crate) struct Scan {
 pub(crate) fn scan(
     path: &Path,
     key: &ReceiptKey,
-    done: &Done,
+    done: &ReceiptIndex,
     vendors: &[&'static str],
     mut report: impl FnMut(&Problem),
 ) -> Result<Scan, OpenError> {
@@ -56,7 +58,7 @@ pub(crate) fn scan(
                 first_line.insert(short(&person_ref), line);
                 scan.persons += 1;
                 for vendor in vendors {
-                    if done.contains(vendor, &person_ref) {
+                    if done.is_done(vendor, &person_ref) {
                         *scan.already_done.entry(vendor).or_default() += 1;
                     }
                 }
@@ -113,13 +115,13 @@ mod tests {
         let bob = key.person_ref(&Person::from_email(
             anonymize_core::Email::parse("bob@example.com").unwrap(),
         ));
-        let mut done = Done::default();
+        let mut done = ReceiptIndex::default();
         let receipt: anonymize_core::Receipt = serde_json::from_value(serde_json::json!({
             "at": "2026-01-01T00:00:00.000Z", "person": bob.to_string(), "vendor": "alfabet",
             "lookup": "given", "outcome": "not_found", "elapsed_ms": 1, "library": "0.1.0"
         }))
         .unwrap();
-        done.record(&receipt);
+        done.add_receipt(&receipt);
         let mut problems = Vec::new();
         let scanned = scan(&path, &key, &done, &["alfabet", "guardhouse"], |p| {
             problems.push(p.to_string());
@@ -139,7 +141,7 @@ mod tests {
         // A vendor's pass leaves out the repeats and what is done there.
         let repeats = std::sync::Arc::new(scanned.repeats.clone());
         let at_alfabet: Vec<PersonRef> = persons(&path, key.clone(), repeats, move |r, p| {
-            (!done.contains("alfabet", r)).then_some(p)
+            (!done.is_done("alfabet", r)).then_some(p)
         })
         .unwrap()
         .map(|(r, _)| r)

@@ -15,7 +15,9 @@
 //!   an [`Eraser`] over `Arc<dyn Anonymizer>`s that [plans](Eraser::plan) (reads only),
 //!   [erases](Eraser::erase) one person or [many](Eraser::erase_many) and [reports](Report) per
 //!   vendor, and a [`Receipt`] per (person, vendor) that names the person only by a keyed hash
-//!   ([`ReceiptKey`]).
+//!   ([`ReceiptKey`]), kept in a [`ReceiptLog`] (the receipts file the `anonymize` command reads
+//!   and writes: write-ahead intents, a MAC chain, synced appends) and read back with
+//!   [`read_log`] and [`ReceiptIndex`].
 //!
 //! **For authors of a vendor crate**, [`vendor`] holds the building blocks: the HTTP client and
 //! its retry loop, credentials and the token cache, the one parse step ([`vendor::Batch`]), typed
@@ -60,9 +62,10 @@ pub mod vendor;
 pub use anonymizer::{Anonymizer, AnonymizerExt, Subject};
 pub use email::Email;
 pub use erasure::{
-    DEFAULT_BATCH_SIZE, DEFAULT_CONCURRENCY, Eraser, Intent, IntentRecord, LIBRARY_VERSION, Lookup,
-    LookupKind, NextStep, Person, PersonRef, Plan, Receipt, ReceiptKey, Report, VendorPlan,
-    VendorReport, VendorStatus, WriteAhead,
+    DEFAULT_BATCH_SIZE, DEFAULT_CONCURRENCY, Eraser, Intent, IntentRecord, LIBRARY_VERSION,
+    LogEntry, LogError, LogInfo, Lookup, LookupKind, NextStep, Person, PersonRef, Plan,
+    RECEIPTS_FORMAT, RECEIPTS_VERSION, Receipt, ReceiptIndex, ReceiptKey, ReceiptLog, Report,
+    VendorPlan, VendorReport, VendorStatus, WriteAhead, read_log,
 };
 pub use error::{Error, ErrorRecord, Result};
 pub use http::HttpConfig;

@@ -5,9 +5,11 @@
 //! ([`Eraser::plan`], reads only), then erase what was found ([`Eraser::erase_plan`], or both in
 //! one step with [`Eraser::erase`]), and keep one [`Receipt`] per vendor. A receipt names the
 //! person by a keyed hash ([`ReceiptKey`]), so that whoever holds the key can answer "did we
-//! erase jane@example.com?" and nobody else can.
+//! erase jane@example.com?" and nobody else can. [`ReceiptLog`] keeps them in the receipts file
+//! the `anonymize` command reads and writes: append-only, chained by MACs, synced.
 
 mod eraser;
+mod log;
 mod person;
 mod plan;
 mod receipt;
@@ -15,6 +17,10 @@ mod report;
 mod time;
 
 pub use eraser::{DEFAULT_BATCH_SIZE, DEFAULT_CONCURRENCY, Eraser, Intent, WriteAhead};
+pub use log::{
+    LogEntry, LogError, LogInfo, RECEIPTS_FORMAT, RECEIPTS_VERSION, ReceiptIndex, ReceiptLog,
+    read_log,
+};
 pub use person::Person;
 pub use plan::{Lookup, LookupKind, Plan, VendorPlan};
 pub use receipt::{IntentRecord, LIBRARY_VERSION, PersonRef, Receipt, ReceiptKey};
