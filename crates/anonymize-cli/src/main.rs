@@ -3,18 +3,20 @@
 //! ```text
 //! anonymize plan --input people.csv                       look up only; says what run would do
 //! anonymize run --input people.csv --receipts r.jsonl     erase, with progress, receipts, resume
-//! anonymize receipts summarize r.jsonl                    counts per vendor and outcome
+//! anonymize receipts summarize r.jsonl [more.jsonl…]     counts per vendor and outcome
 //! anonymize receipts verify r.jsonl                       checks the MAC chain (needs the key)
-//! anonymize receipts find --email jane@example.com r.jsonl   needs the receipt key
+//! echo jane@example.com | anonymize receipts find --email - r.jsonl   needs the receipt key
 //! anonymize demo                                          all of it against the simulators
 //! ```
 //!
 //! Vendors are configured from the environment, the same variables as the examples and each
 //! client's `from_env()`; the receipt key is `ANONYMIZE_RECEIPT_KEY` (64 or more hex digits).
-//! `docs/erasure.md` has the whole story.
+//! `--json` on `plan`, `run` and `receipts …` prints one JSON document on stdout instead of the
+//! text. `docs/erasure.md` has the whole story.
 
 mod demo;
 mod input;
+mod output;
 mod plan;
 mod progress;
 mod receipts;
@@ -30,7 +32,7 @@ use std::time::Duration;
 
 use anonymize_core::ReceiptKey;
 use anonymize_core::secrecy::SecretString;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::vendors::Vendors;
 
@@ -65,6 +67,8 @@ enum Command {
         input: InputArgs,
         #[command(flatten)]
         tuning: Tuning,
+        #[command(flatten)]
+        format: Format,
     },
     /// Erase every person of the input at every configured vendor, appending a receipt per
     /// person and vendor; persons already done according to the receipts file are skipped.
@@ -83,6 +87,8 @@ enum Command {
         grace: u64,
         #[command(flatten)]
         tuning: Tuning,
+        #[command(flatten)]
+        format: Format,
     },
     /// Read a receipts file.
     #[command(subcommand)]
@@ -95,24 +101,32 @@ enum Command {
 #[derive(Subcommand)]
 enum ReceiptsCommand {
     /// Counts per vendor and outcome (each person's latest receipt), and how many persons are
-    /// erased everywhere.
+    /// erased everywhere. Several files (one per worker of a sharded run) count each person once.
     Summarize {
-        /// The receipts file.
-        file: PathBuf,
+        /// The receipts files (written with one key).
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        #[command(flatten)]
+        format: Format,
     },
     /// Check every line's MAC (needs the receipt key): says `ok` with the counts, or names the
     /// first line that was edited, or after which lines were removed, inserted or moved.
     Verify {
         /// The receipts file.
         file: PathBuf,
+        #[command(flatten)]
+        format: Format,
     },
     /// Every receipt about one e-mail address: needs the key the receipts were written with.
     Find {
-        /// The address to look for.
-        #[arg(long)]
+        /// The address to look for; `-` reads it from standard input, so that it appears
+        /// neither in the shell's history nor in `ps`.
+        #[arg(long, value_name = "ADDRESS")]
         email: String,
         /// The receipts file.
         file: PathBuf,
+        #[command(flatten)]
+        format: Format,
     },
 }
 
@@ -123,6 +137,14 @@ struct InputArgs {
     /// (standard input) or a pipe is read once, to a private temporary copy.
     #[arg(long, value_name = "FILE")]
     input: PathBuf,
+}
+
+#[derive(Args, Clone, Copy)]
+struct Format {
+    /// Print one JSON document on stdout instead of the text (with `"exit"`, the exit status;
+    /// progress and warnings stay on stderr).
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args, Clone, Copy)]
@@ -150,22 +172,20 @@ pub(crate) struct Context {
     pub(crate) key: Option<ReceiptKey>,
 }
 
-/// Print to stdout (the command's result; progress and warnings go to stderr).
+/// Print a line of the command's result to stdout (nothing with `--json`: see `output`).
 #[macro_export]
 macro_rules! say {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
-    }};
+    ($($arg:tt)*) => {
+        $crate::output::say(format_args!($($arg)*))
+    };
 }
 
-/// Print to stderr.
+/// Print a line to stderr: progress, a warning, an error.
 #[macro_export]
 macro_rules! warn {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
-    }};
+    ($($arg:tt)*) => {
+        $crate::output::warn(format_args!($($arg)*))
+    };
 }
 
 /// The receipt key from the environment: `None` when unset; a malformed one is an error that
@@ -179,8 +199,156 @@ fn key_from_env() -> Result<Option<ReceiptKey>, String> {
     }
 }
 
+/// The first line of standard input, without its line end: an address given with `--email -`.
+fn read_address() -> std::io::Result<String> {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\n', '\r']).to_owned())
+}
+
+/// The command line, with each subcommand's `--help` ending in its environment variables and
+/// exit statuses (the vendors' variables read from the one list the command uses).
+fn parse() -> Cli {
+    let exits = |codes: &[(&str, &str)]| {
+        let mut text = String::from("Exit status:\n");
+        for (code, meaning) in codes {
+            text.push_str(&format!("  {code:<6} {meaning}\n"));
+        }
+        text
+    };
+    let mut vendors = String::new();
+    for spec in &vendors::SPECS {
+        vendors.push_str(&format!(
+            "  {:<12} {}\n",
+            spec.name,
+            spec.variables.join(", ")
+        ));
+    }
+    let environment = |key_use: &str| {
+        format!(
+            "Environment:\n  {KEY_VARIABLE}  the receipt key, 64 or more hex digits \
+             (`openssl rand -hex 32`): {key_use}\n  Vendors (one none of whose variables is set is \
+             skipped; see docs/erasure.md):\n{vendors}"
+        )
+    };
+    let usage_exit = (
+        "2",
+        "bad usage, configuration or input, or an unreadable file: nothing was sent",
+    );
+    let helps = [
+        (
+            "plan",
+            format!(
+                "{}\n{}",
+                environment("optional; names persons as the receipts do"),
+                exits(&[
+                    (
+                        "0",
+                        "every person was looked up at every vendor, and the input is clean"
+                    ),
+                    ("1", "some look-ups failed (see the first error per vendor)"),
+                    usage_exit,
+                ])
+            ),
+        ),
+        (
+            "run",
+            format!(
+                "{}\n{}",
+                environment("required"),
+                exits(&[
+                    ("0", "every person is done at every vendor"),
+                    (
+                        "1",
+                        "some persons are not done (the output says what to do)"
+                    ),
+                    (
+                        "2",
+                        "bad usage, configuration or input, or the receipts file is another \
+                         run's, damaged or written with another key: nothing was sent",
+                    ),
+                    (
+                        "3",
+                        "a record could not be written (a full disk, an I/O error): the run \
+                         stopped; every erasure sent has its intent on file",
+                    ),
+                    (
+                        "128+n",
+                        "stopped by signal n: 130 SIGINT, 143 SIGTERM, 129 SIGHUP; run again \
+                         to finish",
+                    ),
+                ])
+            ),
+        ),
+    ];
+    let receipts_helps = [
+        (
+            "summarize",
+            format!(
+                "{}\n{}",
+                environment("optional; with it every MAC is checked"),
+                exits(&[("0", "the files were read"), usage_exit])
+            ),
+        ),
+        (
+            "verify",
+            format!(
+                "{}\n{}",
+                environment("required"),
+                exits(&[
+                    ("0", "ok: every line's MAC matches"),
+                    (
+                        "1",
+                        "NOT ok (the first bad line is named), or a version 1 file without MACs"
+                    ),
+                    usage_exit,
+                ])
+            ),
+        ),
+        (
+            "find",
+            format!(
+                "{}\n{}",
+                environment("required"),
+                exits(&[
+                    (
+                        "0",
+                        "erased at every vendor the receipts name for this address"
+                    ),
+                    (
+                        "1",
+                        "no receipt names the address, or it is not erased at some vendor"
+                    ),
+                    usage_exit,
+                ])
+            ),
+        ),
+    ];
+    let mut command = Cli::command();
+    for (name, help) in helps {
+        command = command.mut_subcommand(name, |c| c.after_help(help));
+    }
+    command = command.mut_subcommand("receipts", |mut c| {
+        for (name, help) in receipts_helps {
+            c = c.mut_subcommand(name, |c| c.after_help(help));
+        }
+        c
+    });
+    let matches = command.get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = parse();
+    output::set_json(match &cli.command {
+        Command::Plan { format, .. } | Command::Run { format, .. } => format.json,
+        Command::Receipts(
+            ReceiptsCommand::Summarize { format, .. }
+            | ReceiptsCommand::Verify { format, .. }
+            | ReceiptsCommand::Find { format, .. },
+        ) => format.json,
+        Command::Demo => false,
+    });
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -191,7 +359,9 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    ExitCode::from(runtime.block_on(dispatch(cli.command)))
+    let exit = runtime.block_on(dispatch(cli.command));
+    output::finish(exit);
+    ExitCode::from(exit)
 }
 
 async fn dispatch(command: Command) -> u8 {
@@ -205,13 +375,24 @@ async fn dispatch(command: Command) -> u8 {
             return EXIT_USAGE;
         }
     };
-    if let Command::Receipts(ReceiptsCommand::Summarize { file }) = command {
-        return summary::summarize(&file, key.as_ref());
+    if let Command::Receipts(ReceiptsCommand::Summarize { files, .. }) = command {
+        return summary::summarize(&files, key.as_ref());
     }
-    if let Command::Receipts(ReceiptsCommand::Verify { file }) = command {
+    if let Command::Receipts(ReceiptsCommand::Verify { file, .. }) = command {
         return summary::verify(key.as_ref(), &file);
     }
-    if let Command::Receipts(ReceiptsCommand::Find { email, file }) = command {
+    if let Command::Receipts(ReceiptsCommand::Find { email, file, .. }) = command {
+        let email = if email == "-" {
+            match read_address() {
+                Ok(email) => email,
+                Err(e) => {
+                    warn!("--email -: cannot read the address from standard input: {e}");
+                    return EXIT_USAGE;
+                }
+            }
+        } else {
+            email
+        };
         return summary::find(key.as_ref(), &email, &file);
     }
     let vendors = match Vendors::from_env(&|name| std::env::var(name).ok()) {

@@ -104,8 +104,13 @@ impl Vendors {
                 vendors.skipped.push(spec);
                 continue;
             }
-            let client = (spec.build)(env)
-                .map_err(|e| Error::configuration(format!("{}: {e}", spec.name)))?;
+            // Said once: "invalid configuration: guardhouse: GUARDHOUSE_CLIENT_ID is not set".
+            let client = (spec.build)(env).map_err(|e| match e {
+                Error::Configuration { reason } => {
+                    Error::configuration(format!("{}: {reason}", spec.name))
+                }
+                other => Error::configuration(format!("{}: {other}", spec.name)),
+            })?;
             vendors.active.push(client);
         }
         Ok(vendors)
@@ -148,6 +153,11 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("s3cret-Value"), "{text}");
+        assert_eq!(text.matches("invalid configuration").count(), 1, "{text}");
+        assert!(
+            text.starts_with("invalid configuration: learning360: "),
+            "{text}"
+        );
     }
 
     #[test]

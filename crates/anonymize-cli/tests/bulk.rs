@@ -1047,3 +1047,260 @@ async fn the_demo_runs_without_setup() {
         assert!(!stdout.contains(name), "{stdout}");
     }
 }
+
+/// The binary with only the receipt key in its environment, `stdin` on its standard input.
+async fn anonymize(args: &[&str], stdin: &str) -> Ran {
+    use tokio::io::AsyncWriteExt as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_anonymize"))
+        .args(args)
+        .env_clear()
+        .env("ANONYMIZE_RECEIPT_KEY", KEY_HEX)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.as_bytes()).await.unwrap();
+    drop(input);
+    finish(child).await
+}
+
+/// `--json`'s one document: stdout is exactly one line of JSON, with the exit status in it.
+fn document(ran: &Ran) -> serde_json::Value {
+    let lines: Vec<&str> = ran.stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "one document, one line:\n{}", ran.stdout);
+    let doc: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
+    assert_eq!(doc["exit"], ran.code.unwrap(), "{doc}");
+    doc
+}
+
+/// A receipts file written by a service through the library (`ReceiptLog`), with `persons`
+/// (address, outcome at `acme`).
+fn library_receipts(path: &Path, persons: &[(&str, anonymize_core::Outcome)]) {
+    use anonymize_core::{Lookup, Person, ReceiptLog, VendorReport, VendorStatus};
+    let mut log = ReceiptLog::open(path, &key()).unwrap();
+    for (i, (email, outcome)) in persons.iter().enumerate() {
+        let person = Person::from_email(Email::parse(email).unwrap());
+        let report = VendorReport::new(
+            "acme",
+            Lookup::Resolved(format!("{}", 40 + i)),
+            VendorStatus::Finished(outcome.clone()),
+            Duration::from_millis(5),
+        );
+        log.push_receipt(&Receipt::new(&key(), &person, &report))
+            .unwrap();
+    }
+    log.commit().unwrap();
+}
+
+#[tokio::test]
+async fn a_file_a_service_writes_with_the_library_is_read_by_the_command() {
+    use anonymize_core::Outcome;
+    let dir = std::env::temp_dir().join(format!("anonymize-cli-library-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let first = dir.join("worker-1.jsonl");
+    let second = dir.join("worker-2.jsonl");
+    let rejected = Outcome::Rejected {
+        message: "userIsCompanyOwner".into(),
+    };
+    library_receipts(
+        &first,
+        &[
+            ("jane@example.com", rejected),
+            ("joe@example.com", Outcome::NotFound),
+        ],
+    );
+    // Jane again in a second worker's file, later and erased: counted once, as erased.
+    library_receipts(
+        &second,
+        &[
+            (
+                "jane@example.com",
+                Outcome::Anonymized(anonymize_core::Evidence::new("HTTP 204")),
+            ),
+            ("ann@example.com", Outcome::NotFound),
+        ],
+    );
+    let (first, second) = (first.display().to_string(), second.display().to_string());
+
+    let verify = anonymize(&["receipts", "verify", "--json", &first], "").await;
+    let doc = document(&verify);
+    assert_eq!(
+        (verify.code, &doc["ok"], &doc["receipts"]),
+        (Some(0), &true.into(), &2.into())
+    );
+
+    let summary = anonymize(&["receipts", "summarize", "--json", &first, &second], "").await;
+    assert_eq!(summary.code, Some(0), "{}", summary.stderr);
+    let doc = document(&summary);
+    assert_eq!(doc["receipts"], 4, "{doc}");
+    assert_eq!(doc["persons"], 3, "each person once: {doc}");
+    assert_eq!(doc["erased_everywhere"], 3, "{doc}");
+    assert_eq!(doc["vendors"]["acme"]["anonymized"], 1, "{doc}");
+    assert_eq!(doc["vendors"]["acme"]["rejected"], 0, "{doc}");
+    assert_eq!(doc["verified"], true);
+    // The human text says the same.
+    let text = anonymize(&["receipts", "summarize", &first, &second], "").await;
+    says(
+        &text.stdout,
+        "4 receipt(s) about 3 person(s) at 1 vendor(s)",
+    );
+
+    // The address from standard input: never on the command line.
+    let found = anonymize(
+        &["receipts", "find", "--json", "--email", "-", &first],
+        "JANE@example.com\n",
+    )
+    .await;
+    let doc = document(&found);
+    assert_eq!(found.code, Some(1), "rejected in this file: {doc}");
+    assert_eq!(doc["vendors"]["acme"]["erased"], false, "{doc}");
+    assert_eq!(doc["vendors"]["acme"]["outcome"], "rejected", "{doc}");
+    assert!(!found.stdout.contains("jane"), "{}", found.stdout);
+    let found = anonymize(
+        &["receipts", "find", "--email", "-", &second],
+        "jane@example.com",
+    )
+    .await;
+    assert_eq!(found.code, Some(0), "{}", found.stderr);
+    says(&found.stdout, "acme         erased: anonymized");
+
+    // A file others can read is said, with the fix.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&first, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let summary = anonymize(&["receipts", "summarize", &first], "").await;
+        says(&summary.stderr, &format!("chmod 600 {first}"));
+    }
+    // A read-only command does not talk of adding to a file that is not receipts.
+    std::fs::write(&second, "email\njane@example.com\n").unwrap();
+    let summary = anonymize(&["receipts", "summarize", "--json", &second], "").await;
+    let doc = document(&summary);
+    assert_eq!(summary.code, Some(2));
+    assert!(
+        doc["error"]
+            .as_str()
+            .unwrap()
+            .contains("line 1: not a receipts file"),
+        "{doc}"
+    );
+    assert!(!summary.stderr.contains("add to it") && !summary.stderr.contains("jane"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn each_subcommands_help_names_its_environment_and_exit_statuses() {
+    for (args, statuses) in [
+        (&["run", "--help"][..], &["0", "1", "2", "3", "128+n"][..]),
+        (&["plan", "--help"], &["0", "1", "2"]),
+        (&["receipts", "verify", "--help"], &["0", "1", "2"]),
+        (&["receipts", "find", "--help"], &["0", "1", "2"]),
+        (&["receipts", "summarize", "--help"], &["0", "2"]),
+    ] {
+        let help = anonymize(args, "").await;
+        assert_eq!(help.code, Some(0), "{args:?}");
+        for expected in ["Environment:", "ANONYMIZE_RECEIPT_KEY", "Exit status:"] {
+            says(&help.stdout, expected);
+        }
+        if args[0] != "receipts" {
+            for variable in [
+                "GUARDHOUSE_CLIENT_SECRET",
+                "ALFABET_PASSWORD",
+                "LEARNING360_CLIENT_ID",
+            ] {
+                says(&help.stdout, variable);
+            }
+        }
+        for status in statuses {
+            says(&help.stdout, &format!("  {status}"));
+        }
+        says(&help.stdout, "--json");
+        if args[0] == "run" {
+            says(&help.stdout, "143 SIGTERM");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_documents_a_half_configured_vendor_and_a_file_others_can_read() {
+    let world = World::new("json", 6).await;
+    let input = world.input().display().to_string();
+    let receipts = world.receipts().display().to_string();
+
+    let plan = run(&world, &["plan", "--json", "--input", &input]).await;
+    let doc = document(&plan);
+    assert_eq!(plan.code, Some(0), "{}", plan.stderr);
+    assert_eq!(doc["input"]["persons"], 6, "{doc}");
+    assert_eq!(doc["vendors"]["alfabet"]["given"], 6, "{doc}");
+    assert_eq!(doc["vendors"]["guardhouse"]["resolved"], 5, "{doc}");
+    assert_eq!(world.writes(), 0);
+
+    let ran = run(
+        &world,
+        &["run", "--json", "--input", &input, "--receipts", &receipts],
+    )
+    .await;
+    let doc = document(&ran);
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    assert_eq!(
+        doc["vendors"]["alfabet"]["outcomes"]["anonymized"], 6,
+        "{doc}"
+    );
+    assert_eq!(
+        doc["vendors"]["guardhouse"]["outcomes"]["anonymized"], 5,
+        "{doc}"
+    );
+    assert_eq!(
+        doc["vendors"]["guardhouse"]["outcomes"]["not_found"], 1,
+        "{doc}"
+    );
+    assert_eq!(doc["receipts"]["written"], 18, "{doc}");
+    assert_eq!(doc["interrupted"], serde_json::Value::Null);
+    let head = doc["receipts"]["chain_head"].as_str().unwrap().to_owned();
+    let verify = run(&world, &["receipts", "verify", "--json", &receipts]).await;
+    assert_eq!(document(&verify)["chain_head"], head.as_str());
+
+    // An error is a document too, and says what stderr says.
+    let mut no_key = world.command(&["run", "--json", "--input", &input, "--receipts", &receipts]);
+    no_key.env_remove("ANONYMIZE_RECEIPT_KEY");
+    let failed = finish(no_key.spawn().unwrap()).await;
+    let doc = document(&failed);
+    assert_eq!(failed.code, Some(2));
+    assert!(
+        doc["error"]
+            .as_str()
+            .unwrap()
+            .contains("ANONYMIZE_RECEIPT_KEY"),
+        "{doc}"
+    );
+
+    // A half-configured vendor: its error is said once.
+    let mut half = world.command(&["plan", "--input", &input]);
+    half.env_remove("LEARNING360_CLIENT_ID");
+    let half = finish(half.spawn().unwrap()).await;
+    assert_eq!(half.code, Some(2));
+    assert_eq!(
+        half.stderr.matches("invalid configuration").count(),
+        1,
+        "{}",
+        half.stderr
+    );
+    says(
+        &half.stderr,
+        "invalid configuration: learning360: LEARNING360_CLIENT_ID",
+    );
+
+    // A receipts file others can read: the run warns, naming the fix.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(world.receipts(), std::fs::Permissions::from_mode(0o640)).unwrap();
+        let again = run(&world, &["run", "--input", &input, "--receipts", &receipts]).await;
+        assert_eq!(again.code, Some(0), "{}", again.stderr);
+        says(&again.stderr, &format!("chmod 600 {receipts}"));
+    }
+    assert_no_personal_data(&world, &[&plan, &ran, &failed, &half]);
+}
