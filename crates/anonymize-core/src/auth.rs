@@ -334,6 +334,8 @@ impl<S: TokenSource> TokenCache<S> {
 
     /// Ask the source for a token and check it: the credential and how long to keep it.
     async fn fetch(&self) -> Result<(Credential, Duration)> {
+        crate::telemetry::token_request(self.source.vendor());
+        tracing::debug!(vendor = self.source.vendor(), "token request");
         let issued = self.source.fetch().await.map_err(token_error)?;
         let unusable = |detail: &str| Error::Protocol {
             vendor: self.source.vendor(),
@@ -383,7 +385,11 @@ impl<S: TokenSource> Authorizer for TokenCache<S> {
         };
         let margin = (lifetime / 5).min(self.max_refresh_margin);
         // Inside the span of the call that needed it, which names the vendor.
-        tracing::debug!(lifetime_s = lifetime.as_secs(), "fetched a new token");
+        tracing::debug!(
+            vendor = self.source.vendor(),
+            lifetime_s = lifetime.as_secs(),
+            "fetched a new token"
+        );
         state.failure = None;
         state.current = Some(Cached {
             credential: credential.clone(),

@@ -111,6 +111,22 @@ where
         F: Fn(Id) -> Fut,
         Fut: Future<Output = Result<Evidence>>,
     {
+        use tracing::Instrument;
+        let span = batch_span(self.places.vendor, self.len());
+        self.each_in_span(concurrency, per_user)
+            .instrument(span)
+            .await
+    }
+
+    async fn each_in_span<F, Fut>(
+        self,
+        concurrency: usize,
+        per_user: F,
+    ) -> std::result::Result<Vec<UserOutcome>, BatchError>
+    where
+        F: Fn(Id) -> Fut,
+        Fut: Future<Output = Result<Evidence>>,
+    {
         let stop = AtomicBool::new(false);
         let run = |id: Id| {
             let stop = &stop;
@@ -183,6 +199,20 @@ where
     pub async fn chunks<F, Fut>(
         self,
         size: usize,
+        per_chunk: F,
+    ) -> std::result::Result<Vec<UserOutcome>, BatchError>
+    where
+        F: FnMut(Vec<Id>) -> Fut,
+        Fut: Future<Output = Result<Vec<Outcome>>>,
+    {
+        use tracing::Instrument;
+        let span = batch_span(self.places.vendor, self.len());
+        self.chunks_in_span(size, per_chunk).instrument(span).await
+    }
+
+    async fn chunks_in_span<F, Fut>(
+        self,
+        size: usize,
         mut per_chunk: F,
     ) -> std::result::Result<Vec<UserOutcome>, BatchError>
     where
@@ -228,6 +258,32 @@ where
         places.finish()
     }
 }
+
+/// The span of one erasure call's batch: the vendor and the number of distinct inputs; the
+/// outcome counts are recorded when it ends ([`Places::observe`]).
+fn batch_span(vendor: &'static str, size: usize) -> tracing::Span {
+    tracing::debug_span!(
+        "batch",
+        vendor,
+        size,
+        anonymized = tracing::field::Empty,
+        not_found = tracing::field::Empty,
+        rejected = tracing::field::Empty,
+        invalid = tracing::field::Empty,
+        failed = tracing::field::Empty,
+        not_attempted = tracing::field::Empty,
+    )
+}
+
+/// The labels a batch counts, in the order of [`batch_span`]'s fields.
+const LABELS: [&str; 6] = [
+    "anonymized",
+    "not_found",
+    "rejected",
+    "invalid",
+    "failed",
+    "not_attempted",
+];
 
 /// The result of a batch: one place per distinct input, in input order, built once while
 /// parsing. A malformed input's place is settled at once (`invalid`); a valid one's when its
@@ -281,10 +337,37 @@ impl Places {
         }
     }
 
+    /// Count the outcomes, by label, on the batch's span and in the metrics (when either
+    /// listens): never a user's id or words, only numbers.
+    fn observe(&self) {
+        let span = tracing::Span::current();
+        if span.is_disabled() && !cfg!(feature = "metrics") {
+            return;
+        }
+        let mut counts = [0u64; LABELS.len()];
+        for (place, settled) in self.outcomes.iter().zip(&self.settled) {
+            let label = if *settled {
+                place.outcome.label()
+            } else {
+                "not_attempted"
+            };
+            if let Some(i) = LABELS.iter().position(|l| *l == label) {
+                counts[i] += 1;
+            }
+        }
+        for (label, n) in LABELS.iter().zip(counts) {
+            if n > 0 {
+                span.record(*label, n);
+                crate::telemetry::outcomes(self.vendor, label, n);
+            }
+        }
+    }
+
     /// The outcomes, or the batch's stop: the first failure (in input order) that aborts a batch,
     /// with every outcome reached and the inputs never attempted. An input left unsettled
     /// without such a failure (a bug) still fails the batch: no input is ever dropped.
     fn finish(self) -> std::result::Result<Vec<UserOutcome>, BatchError> {
+        self.observe();
         let unsettled = self.settled.iter().filter(|s| !**s).count();
         if !self.aborted && unsettled == 0 {
             return Ok(self.outcomes);

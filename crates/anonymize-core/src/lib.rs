@@ -54,6 +54,7 @@ mod outcome;
 mod ratelimit;
 mod retry;
 mod stop;
+pub mod telemetry;
 #[cfg(feature = "testkit")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testkit")))]
 pub mod testkit;

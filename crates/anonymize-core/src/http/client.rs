@@ -15,6 +15,7 @@ use super::config::{HttpConfig, append_segments, check_base_url};
 use crate::auth::{Authorizer, Credential};
 use crate::error::{Error, Result, VendorReply};
 use crate::error_body::{ErrorBody, ErrorBodyReader};
+use crate::ratelimit::RatePermit;
 use crate::retry::{RetryBudget, is_retryable_status, parse_retry_after};
 
 /// A vendor's HTTP client: cheap to clone, every clone shares one connection pool.
@@ -157,12 +158,16 @@ impl HttpClient {
         call: Call<'a>,
     ) -> impl Future<Output = Result<Response>> + Send + 'a {
         use tracing::Instrument;
-        // One span per call, so every attempt's events (and a subscriber's timings) group under
-        // vendor and operation. Never the URL, a header or a body: they may hold personal data.
+        // One span per call, so every attempt's span and events (and a subscriber's timings)
+        // group under vendor and operation; the result fields are recorded when known. Never
+        // the URL, a header or a body: they may hold personal data.
         let span = tracing::debug_span!(
             "vendor_call",
             vendor = self.inner.vendor,
-            operation = call.operation
+            operation = call.operation,
+            attempts = tracing::field::Empty,
+            status = tracing::field::Empty,
+            elapsed_ms = tracing::field::Empty,
         );
         // The future owns `call` once and lends it to the attempts. (An `async fn` taking it by
         // value would keep it twice, and a wrapping `async fn` would keep the whole future beside
@@ -183,14 +188,17 @@ impl HttpClient {
             let credential = match &self.auth {
                 Some(auth) => Some(match auth.ready_credential() {
                     Some(ready) => ready,
-                    None => auth.credential().await?,
+                    None => match auth.credential().await {
+                        Ok(credential) => credential,
+                        Err(error) => return Err(self.ended(error, retries, started)),
+                    },
                 }),
                 None => None,
             };
             // Held from sending until the answer is read (or the attempt is given up); its slot
             // cools down one window after that (see RateLimiter).
             let permit = match call.limiter {
-                Some(limiter) => Some(limiter.acquire().await),
+                Some(limiter) => Some(self.wait_for_slot(limiter).await),
                 None => None,
             };
             // Stop at the request: once the caller's stop is pulled, nothing is sent that is not
@@ -203,27 +211,43 @@ impl HttpClient {
                 crate::Stop::begin();
             }
             let attempt = retries + 1;
-            let sent = self.send_once(call, credential.as_ref()).await;
+            let attempt_span = tracing::debug_span!(
+                "attempt",
+                attempt,
+                status = tracing::field::Empty,
+                elapsed_ms = tracing::field::Empty,
+            );
+            let attempt_started = Instant::now();
+            let sent = {
+                use tracing::Instrument;
+                self.send_once(call, credential.as_ref())
+                    .instrument(attempt_span.clone())
+                    .await
+            };
             drop(permit);
+            let attempt_elapsed = attempt_started.elapsed();
+            let status_label = match &sent {
+                Ok(response) => crate::telemetry::status_class(response.status.as_u16()),
+                Err(SendError::Transport { error, .. }) if error.kind() == "timeout" => "timeout",
+                Err(_) => "transport",
+            };
+            attempt_span.record("status", status_label);
+            attempt_span.record("elapsed_ms", millis(attempt_elapsed));
+            crate::telemetry::request(vendor, call.operation, status_label, attempt_elapsed);
             let (error, status, retry_after, retryable) = match sent {
                 Ok(response) if response.status.is_success() => {
                     self.inner.retry_budget.earn();
                     if let Some(expected) = call.expected
                         && response.status != expected
                     {
+                        self.record_call(attempt, Some(response.status), started);
                         return Err(response.unexpected(format!(
                             "expected HTTP {expected}, got HTTP {} ({})",
                             response.status,
                             content_type(&response.headers)
                         )));
                     }
-                    tracing::debug!(
-                        vendor,
-                        operation = call.operation,
-                        status = response.status.as_u16(),
-                        attempt,
-                        "answered"
-                    );
+                    self.record_call(attempt, Some(response.status), started);
                     return Ok(response);
                 }
                 Ok(response) => {
@@ -232,11 +256,7 @@ impl HttpClient {
                         && let (Some(auth), Some(used)) = (&self.auth, credential.as_ref())
                         && auth.refused(used).await
                     {
-                        tracing::debug!(
-                            vendor,
-                            operation = call.operation,
-                            "401: retrying once with a fresh credential"
-                        );
+                        tracing::debug!(attempt, "401: retrying once with a fresh credential");
                         refreshed = true;
                         continue;
                     }
@@ -245,14 +265,17 @@ impl HttpClient {
                     let ErrorBody { code, message } = (self.inner.read_error_body)(&response.body);
                     let reply =
                         VendorReply::new(vendor, call.operation, response.status, code, message);
-                    tracing::debug!(
-                        vendor,
-                        operation = call.operation,
-                        status = response.status.as_u16(),
-                        attempt,
-                        code = reply.code(),
-                        "error answer"
-                    );
+                    // The status only: the vendor's code and message are its words, which may name
+                    // the person; the error carries them (scrubbed) to whoever handles it.
+                    tracing::debug!(status = response.status.as_u16(), attempt, "error answer");
+                    if response.status == StatusCode::TOO_MANY_REQUESTS {
+                        crate::telemetry::rate_limited(vendor);
+                        tracing::info!(
+                            attempt,
+                            retry_after_ms = retry_after.map(millis),
+                            "429: the vendor's rate limit"
+                        );
+                    }
                     (
                         Error::from_reply(reply, retry_after),
                         Some(response.status),
@@ -260,47 +283,71 @@ impl HttpClient {
                         retryable,
                     )
                 }
-                Err(SendError::Fatal(error)) => return Err(error),
+                Err(SendError::Fatal(error)) => return Err(self.ended(error, attempt, started)),
                 Err(SendError::Transport { error, not_sent }) => {
-                    tracing::debug!(
-                        vendor,
-                        operation = call.operation,
-                        attempt,
-                        not_sent,
-                        "transport error"
-                    );
+                    tracing::debug!(attempt, not_sent, kind = error.kind(), "no answer");
                     // Not sent: always safe to retry. Sent but unanswered: only when idempotent.
                     let retryable = not_sent || call.idempotent;
                     (error, None, None, retryable)
                 }
             };
             if !retryable || retries >= policy.max_retries() {
-                return Err(error);
+                return Err(self.ended(error, attempt, started));
             }
             let delay = policy.next_delay(previous_delay, status, retry_after);
             if started.elapsed() + delay > policy.budget() {
-                tracing::debug!(vendor, operation = call.operation, "time budget spent");
-                return Err(error);
+                tracing::debug!(attempt, "time budget spent");
+                return Err(self.ended(error, attempt, started));
             }
             if !self.inner.retry_budget.try_spend() {
-                tracing::warn!(
-                    vendor,
-                    operation = call.operation,
-                    "shared retry budget empty: failing fast"
-                );
-                return Err(error);
+                tracing::warn!(attempt, "shared retry budget empty: failing fast");
+                return Err(self.ended(error, attempt, started));
             }
-            tracing::debug!(
-                vendor,
-                operation = call.operation,
-                attempt,
-                delay_ms = delay.as_millis() as u64,
-                "retrying"
-            );
+            let reason = match status {
+                Some(StatusCode::TOO_MANY_REQUESTS) => "429",
+                Some(StatusCode::REQUEST_TIMEOUT) => "408",
+                Some(_) => "5xx",
+                None if error.kind() == "timeout" => "timeout",
+                None => "transport",
+            };
+            crate::telemetry::retry(vendor, reason);
+            tracing::debug!(attempt, reason, delay_ms = millis(delay), "retrying");
             tokio::time::sleep(delay).await;
             previous_delay = Some(delay);
             retries += 1;
         }
+    }
+
+    /// Wait for a slot of `limiter`, in a span, counting the wait.
+    async fn wait_for_slot(&self, limiter: &crate::ratelimit::RateLimiter) -> RatePermit {
+        use tracing::Instrument;
+        let started = Instant::now();
+        let permit = limiter
+            .acquire()
+            .instrument(tracing::debug_span!("rate_limit_wait"))
+            .await;
+        let waited = started.elapsed();
+        crate::telemetry::rate_limit_wait(self.inner.vendor, waited);
+        if waited >= std::time::Duration::from_millis(1) {
+            tracing::debug!(waited_ms = millis(waited), "waited for the rate limit");
+        }
+        permit
+    }
+
+    /// Record the call's result on its span.
+    fn record_call(&self, attempts: u32, status: Option<StatusCode>, started: Instant) {
+        let span = tracing::Span::current();
+        span.record("attempts", attempts);
+        if let Some(status) = status {
+            span.record("status", status.as_u16());
+        }
+        span.record("elapsed_ms", millis(started.elapsed()));
+    }
+
+    /// The call ends with `error` after `attempts`: recorded on its span.
+    fn ended(&self, error: Error, attempts: u32, started: Instant) -> Error {
+        self.record_call(attempts, error.status(), started);
+        error
     }
 
     async fn send_once(
@@ -378,6 +425,11 @@ impl HttpClient {
             body: Bytes::from(body),
         })
     }
+}
+
+/// Whole milliseconds, for a span's or event's field.
+fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// The answer's media type, for an error (`text/html`, `no body type`): never personal data.
