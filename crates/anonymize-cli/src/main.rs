@@ -56,6 +56,68 @@ pub(crate) const KEY_VARIABLE: &str = "ANONYMIZE_RECEIPT_KEY";
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log what the clients do on stderr: -v for each call's retries and 429s, -vv for every
+    /// call, attempt, batch and person (by a prefix of their receipt name, never an address).
+    /// `RUST_LOG` (e.g. `anonymize_core=debug`) overrides it.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    /// How log lines are written: `text`, or `json` (one object per line).
+    #[arg(long, value_name = "FORMAT", default_value = "text", global = true)]
+    log_format: LogFormat,
+}
+
+/// How log lines are written on stderr.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The crates whose spans and events `-v` and `-vv` turn on: ours, never a dependency's (some
+/// log URLs, headers or bodies at DEBUG).
+const LOG_TARGETS: [&str; 5] = [
+    "anonymize",
+    "anonymize_core",
+    "guardhouse_client",
+    "alfabet_client",
+    "learning360_client",
+];
+
+/// Install the subscriber for the clients' spans and events: warnings only by default, our
+/// crates at INFO with `-v` and DEBUG with `-vv`, or what `RUST_LOG` says; on stderr.
+fn init_logging(verbose: u8, format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(spec) if !spec.trim().is_empty() => EnvFilter::new(spec),
+        _ => {
+            let level = match verbose {
+                0 => "warn",
+                1 => "info",
+                _ => "debug",
+            };
+            let mut spec = String::from("warn");
+            for target in LOG_TARGETS {
+                spec.push_str(&format!(",{target}={level}"));
+            }
+            EnvFilter::new(spec)
+        }
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let installed = match format {
+        LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+            .try_init(),
+        LogFormat::Json => builder
+            .json()
+            .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+            .try_init(),
+    };
+    if let Err(e) = installed {
+        warn!("cannot log: {e}");
+    }
 }
 
 #[derive(Subcommand)]
@@ -340,6 +402,7 @@ fn parse() -> Cli {
 
 fn main() -> ExitCode {
     let cli = parse();
+    init_logging(cli.verbose, cli.log_format);
     output::set_json(match &cli.command {
         Command::Plan { format, .. } | Command::Run { format, .. } => format.json,
         Command::Receipts(

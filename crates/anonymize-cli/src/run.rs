@@ -147,7 +147,8 @@ pub(crate) async fn run(ctx: Context, options: Options) -> u8 {
     let eraser = match Eraser::new(ctx.vendors.active.iter().cloned()) {
         Ok(e) => e
             .with_concurrency(options.tuning.concurrency)
-            .with_batch_size(options.tuning.batch_size),
+            .with_batch_size(options.tuning.batch_size)
+            .with_receipt_key(key.clone()),
         Err(e) => {
             warn!("{e}");
             return EXIT_USAGE;

@@ -1230,8 +1230,32 @@ async fn json_documents_a_half_configured_vendor_and_a_file_others_can_read() {
     let input = world.input().display().to_string();
     let receipts = world.receipts().display().to_string();
 
-    let plan = run(&world, &["plan", "--json", "--input", &input]).await;
+    // With -vv, every call, attempt, batch and person is logged on stderr (JSON lines here):
+    // the result on stdout is the same one document.
+    let plan = run(
+        &world,
+        &[
+            "plan",
+            "--json",
+            "-vv",
+            "--log-format",
+            "json",
+            "--input",
+            &input,
+        ],
+    )
+    .await;
     let doc = document(&plan);
+    let logged: Vec<serde_json::Value> = plan
+        .stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    assert!(
+        logged.iter().any(|l| l["span"]["name"] == "vendor_call"),
+        "{}",
+        plan.stderr
+    );
     assert_eq!(plan.code, Some(0), "{}", plan.stderr);
     assert_eq!(doc["input"]["persons"], 6, "{doc}");
     assert_eq!(doc["vendors"]["alfabet"]["given"], 6, "{doc}");
@@ -1240,11 +1264,21 @@ async fn json_documents_a_half_configured_vendor_and_a_file_others_can_read() {
 
     let ran = run(
         &world,
-        &["run", "--json", "--input", &input, "--receipts", &receipts],
+        &[
+            "run",
+            "--json",
+            "-vv",
+            "--input",
+            &input,
+            "--receipts",
+            &receipts,
+        ],
     )
     .await;
     let doc = document(&ran);
     assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    says(&ran.stderr, "eraser_batch");
+    says(&ran.stderr, "outcome=\"anonymized\"");
     assert_eq!(
         doc["vendors"]["alfabet"]["outcomes"]["anonymized"], 6,
         "{doc}"

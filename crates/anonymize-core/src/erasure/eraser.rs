@@ -6,11 +6,13 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use futures_util::stream::{self, BoxStream, Stream, StreamExt};
+use tracing::Instrument;
 
 use crate::anonymizer::Anonymizer;
 use crate::email::Email;
 use crate::erasure::person::Person;
 use crate::erasure::plan::{Lookup, Plan, VendorPlan};
+use crate::erasure::receipt::ReceiptKey;
 use crate::erasure::report::{Report, VendorReport, VendorStatus};
 use crate::error::{Error, Result};
 use crate::outcome::Outcome;
@@ -62,6 +64,8 @@ pub struct Eraser {
     batch_size: usize,
     write_ahead: Option<Arc<dyn WriteAhead>>,
     stop: Stop,
+    /// Names persons in traces (a prefix of their receipt name), when given.
+    receipt_key: Option<ReceiptKey>,
 }
 
 /// One erasure about to be sent: whom, and the vendor's id it goes to.
@@ -163,6 +167,7 @@ impl Eraser {
             batch_size: DEFAULT_BATCH_SIZE,
             write_ahead: None,
             stop: Stop::new(),
+            receipt_key: None,
         })
     }
 
@@ -181,6 +186,16 @@ impl Eraser {
     #[must_use = "with_write_ahead returns the changed eraser"]
     pub fn with_write_ahead(mut self, journal: Arc<dyn WriteAhead>) -> Self {
         self.write_ahead = Some(journal);
+        self
+    }
+
+    /// Name each person in traces by the first 16 hex digits of their receipt name
+    /// ([`ReceiptKey::person_ref`]), so that a trace can be matched to the receipts by whoever
+    /// holds the key. Without a key, traces name no person. Never an address either way; the
+    /// hash is computed only while a subscriber listens at DEBUG.
+    #[must_use = "with_receipt_key returns the changed eraser"]
+    pub fn with_receipt_key(mut self, key: ReceiptKey) -> Self {
+        self.receipt_key = Some(key);
         self
     }
 
@@ -245,6 +260,7 @@ impl Eraser {
     /// request. **Irreversible.**
     pub async fn erase_plan(&self, plan: &Plan) -> Report {
         let person = &plan.person;
+        let span = person_span(self.receipt_key.as_ref(), person, plan.vendors.len());
         let vendors = futures_util::future::join_all(plan.vendors.iter().map(|planned| {
             let vendor = self.vendors.iter().find(|v| v.vendor() == planned.vendor);
             async move {
@@ -268,14 +284,17 @@ impl Eraser {
                         planned.vendor
                     ))),
                 };
-                VendorReport {
+                let report = VendorReport {
                     vendor: planned.vendor,
                     lookup: planned.lookup.clone(),
                     status,
                     elapsed: started.elapsed(),
-                }
+                };
+                report_event(None, &report);
+                report
             }
         }))
+        .instrument(span)
         .await;
         Report { vendors }
     }
@@ -287,6 +306,7 @@ impl Eraser {
     /// and the time taken.
     pub async fn erase(&self, person: &Person) -> Result<Report> {
         self.check(person)?;
+        let span = person_span(self.receipt_key.as_ref(), person, self.vendors.len());
         let vendors = futures_util::future::join_all(self.vendors.iter().map(|v| async move {
             let started = Instant::now();
             let lookup = look_up(v.as_ref(), &[person])
@@ -301,13 +321,16 @@ impl Eraser {
                 &[&lookup],
             )
             .await;
-            VendorReport {
+            let report = VendorReport {
                 vendor: v.vendor(),
                 status: statuses.pop().unwrap_or_else(|| missing_status(v.vendor())),
                 lookup,
                 elapsed: started.elapsed(),
-            }
+            };
+            report_event(None, &report);
+            report
         }))
+        .instrument(span)
         .await;
         Ok(Report { vendors })
     }
@@ -408,6 +431,7 @@ impl Eraser {
     {
         let stopped: Arc<Mutex<Option<Error>>> = Arc::default();
         let journal = self.write_ahead.clone();
+        let key = self.receipt_key.clone();
         let (stop, taking) = (self.stop.clone(), self.stop.clone());
         persons
             .take_while(move |_| std::future::ready(!taking.is_stopped()))
@@ -415,10 +439,26 @@ impl Eraser {
             .map(move |batch| {
                 let vendor = vendor.clone();
                 let stopped = stopped.clone();
-                let (journal, stop) = (journal.clone(), stop.clone());
+                let (journal, stop, key) = (journal.clone(), stop.clone(), key.clone());
                 async move {
                     let journal = journal.as_deref();
-                    run_batch(vendor.as_ref(), batch, &stopped, erase, &stop, journal).await
+                    let span = tracing::debug_span!(
+                        "eraser_batch",
+                        vendor = vendor.vendor(),
+                        persons = batch.len(),
+                        erase
+                    );
+                    let reports =
+                        run_batch(vendor.as_ref(), batch, &stopped, erase, &stop, journal)
+                            .instrument(span.clone())
+                            .await;
+                    if erase {
+                        let _entered = span.enter();
+                        for (_, report, person) in &reports {
+                            report_event(person_tag(key.as_ref(), person).as_deref(), report);
+                        }
+                    }
+                    reports.into_iter().map(|(tag, report, _)| (tag, report))
                 }
             })
             .buffer_unordered(self.concurrency)
@@ -427,7 +467,43 @@ impl Eraser {
     }
 }
 
-/// Look up and (when `erase`) erase one batch at one vendor.
+/// A person's span in [`Eraser::erase`] and [`Eraser::erase_plan`]: their receipt name's prefix
+/// (with a key) and how many vendors; never an address.
+fn person_span(key: Option<&ReceiptKey>, person: &Person, vendors: usize) -> tracing::Span {
+    let span = tracing::debug_span!("erase_person", person = tracing::field::Empty, vendors);
+    if !span.is_disabled()
+        && let Some(tag) = person_tag(key, person)
+    {
+        span.record("person", tag);
+    }
+    span
+}
+
+/// The first 16 hex digits of `person`'s receipt name under `key`, computed only while a
+/// subscriber listens at DEBUG.
+fn person_tag(key: Option<&ReceiptKey>, person: &Person) -> Option<String> {
+    let key = key?;
+    if !tracing::enabled!(tracing::Level::DEBUG) {
+        return None;
+    }
+    let mut tag = key.person_ref(person).to_string();
+    tag.truncate(16);
+    Some(tag)
+}
+
+/// One person's result at one vendor, as numbers and labels only.
+fn report_event(person: Option<&str>, report: &VendorReport) {
+    tracing::debug!(
+        vendor = report.vendor,
+        person,
+        lookup = report.lookup.kind().label(),
+        outcome = report.status.label(),
+        elapsed_ms = u64::try_from(report.elapsed.as_millis()).unwrap_or(u64::MAX),
+        "person"
+    );
+}
+
+/// Look up and (when `erase`) erase one batch at one vendor; each report with its person.
 async fn run_batch<T>(
     vendor: &dyn Anonymizer,
     batch: Vec<(T, Person)>,
@@ -435,7 +511,7 @@ async fn run_batch<T>(
     erase: bool,
     stop: &Stop,
     journal: Option<&dyn WriteAhead>,
-) -> Vec<(T, VendorReport)> {
+) -> Vec<(T, VendorReport, Person)> {
     let started = Instant::now();
     let earlier = stopped
         .lock()
@@ -470,7 +546,7 @@ async fn run_batch<T>(
         .into_iter()
         .zip(lookups)
         .zip(statuses)
-        .map(|(((tag, _), lookup), status)| {
+        .map(|(((tag, person), lookup), status)| {
             (
                 tag,
                 VendorReport {
@@ -479,6 +555,7 @@ async fn run_batch<T>(
                     status,
                     elapsed: reported(elapsed),
                 },
+                person,
             )
         })
         .collect()
