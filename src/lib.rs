@@ -33,6 +33,11 @@ pub struct Learning360Guide;
 #[doc = include_str!("../docs/erasure.md")]
 pub struct ErasureGuide;
 
+/// docs/observability.md
+#[cfg(doctest)]
+#[doc = include_str!("../docs/observability.md")]
+pub struct ObservabilityGuide;
+
 /// docs/360learning-migration.md
 #[cfg(doctest)]
 #[doc = include_str!("../docs/360learning-migration.md")]
