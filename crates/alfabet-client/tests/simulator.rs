@@ -527,3 +527,29 @@ async fn a_403_stops_the_run_with_the_vendors_message() {
     );
     assert!(std::error::Error::source(&batch).is_some());
 }
+
+#[tokio::test]
+async fn alfabet_says_it_cannot_verify_an_erasure() {
+    let sim = Simulator::start().await;
+    let r = sim.add_user("Vera Quill", "vera@example.com");
+    let out = sim
+        .client()
+        .anonymize_verified(&[r.to_string()])
+        .await
+        .unwrap();
+    match &out[0].outcome {
+        Outcome::Anonymized(e) => match &e.verified {
+            Some(anonymize_core::Verification::Unsupported { why }) => {
+                assert_eq!(why, "alfabet offers no documented way to check an erasure")
+            }
+            other => panic!("{other:?}"),
+        },
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        out[0]
+            .outcome
+            .to_string()
+            .contains("cannot be verified at the vendor")
+    );
+}

@@ -95,7 +95,7 @@ async fn in_dir(
     say!("The demo erases 5 persons at three simulated vendors (loopback), with a demo key.");
     say!("\n$ anonymize plan --input people.csv");
     plan::plan(&context(), &input, tuning).await;
-    say!("\n$ anonymize run --input people.csv --receipts receipts.jsonl");
+    say!("\n$ anonymize run --verify --input people.csv --receipts receipts.jsonl");
     run::run(
         context(),
         run::Options {
@@ -103,6 +103,7 @@ async fn in_dir(
             receipts: receipts.clone(),
             skip_invalid: false,
             grace: Duration::from_secs(30),
+            verify: true,
             tuning,
         },
     )

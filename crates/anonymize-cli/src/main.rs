@@ -147,6 +147,12 @@ enum Command {
         /// (they are retried on the next run).
         #[arg(long, value_name = "SECONDS", default_value_t = 30)]
         grace: u64,
+        /// Check each erasure at the vendor after it answered, where the vendor allows it
+        /// (Guardhouse reads the user back; 360Learning checks the pseudonymized user against the
+        /// user read before; Alfabet cannot be checked): the receipts say how and when, and a
+        /// failed check is a warning. Costs the vendor's reads.
+        #[arg(long)]
+        verify: bool,
         #[command(flatten)]
         tuning: Tuning,
         #[command(flatten)]
@@ -485,6 +491,7 @@ async fn dispatch(command: Command) -> u8 {
             receipts,
             skip_invalid,
             grace,
+            verify,
             tuning,
             ..
         } => {
@@ -493,6 +500,7 @@ async fn dispatch(command: Command) -> u8 {
                 receipts,
                 skip_invalid,
                 grace: Duration::from_secs(grace),
+                verify,
                 tuning,
             };
             run::run(ctx, options).await

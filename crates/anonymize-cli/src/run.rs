@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use anonymize_core::{
-    Eraser, Intent, IntentRecord, Person, PersonRef, Receipt, ReceiptIndex, ReceiptKey, ReceiptLog,
-    Stop, VendorReport, WriteAhead,
+    Eraser, Intent, IntentRecord, Outcome, Person, PersonRef, Receipt, ReceiptIndex, ReceiptKey,
+    ReceiptLog, Stop, VendorReport, VendorStatus, WriteAhead,
 };
 use futures_util::StreamExt;
 use tokio::sync::{mpsc, oneshot};
@@ -29,6 +29,8 @@ pub(crate) struct Options {
     pub(crate) receipts: PathBuf,
     pub(crate) skip_invalid: bool,
     pub(crate) grace: Duration,
+    /// Check each erasure at the vendor (`--verify`).
+    pub(crate) verify: bool,
     pub(crate) tuning: Tuning,
 }
 
@@ -148,7 +150,8 @@ pub(crate) async fn run(ctx: Context, options: Options) -> u8 {
         Ok(e) => e
             .with_concurrency(options.tuning.concurrency)
             .with_batch_size(options.tuning.batch_size)
-            .with_receipt_key(key.clone()),
+            .with_receipt_key(key.clone())
+            .with_verify(options.verify),
         Err(e) => {
             warn!("{e}");
             return EXIT_USAGE;
@@ -231,6 +234,8 @@ struct Tally {
     settling: u64,
     labels: BTreeMap<&'static str, u64>,
     advice: BTreeMap<&'static str, u64>,
+    /// With `--verify`: the anonymized outcomes by how their check went.
+    verified: BTreeMap<&'static str, u64>,
 }
 
 async fn erase(
@@ -442,6 +447,11 @@ impl Log {
             if let Some(step) = report.status.next_step() {
                 *tally.advice.entry(step.advice()).or_default() += 1;
             }
+            if let VendorStatus::Finished(Outcome::Anonymized(evidence)) = &report.status
+                && let Some(verification) = &evidence.verified
+            {
+                *tally.verified.entry(verification.label()).or_default() += 1;
+            }
             progress.advance(report.vendor, 1);
         }
         Ok(())
@@ -496,6 +506,7 @@ fn report(
                 "already_done": tally.skipped,
                 "settled_interrupted": tally.settling,
                 "to_finish": tally.advice,
+                "verified": tally.verified,
             }),
         );
         let counts: Vec<String> = tally
@@ -519,6 +530,18 @@ fn report(
                 "",
                 tally.settling
             );
+        }
+        if !tally.verified.is_empty() {
+            let counts: Vec<String> = tally
+                .verified
+                .iter()
+                .map(|(label, n)| match *label {
+                    "failed" => format!("{n} failed (a warning in their receipts says what)"),
+                    "unsupported" => format!("{n} cannot be checked at this vendor"),
+                    other => format!("{n} {other}"),
+                })
+                .collect();
+            say!("{:<12} verified at the vendor: {}", "", counts.join(", "));
         }
         for (advice, n) in &tally.advice {
             everything_done = false;

@@ -1338,3 +1338,54 @@ async fn json_documents_a_half_configured_vendor_and_a_file_others_can_read() {
     }
     assert_no_personal_data(&world, &[&plan, &ran, &failed, &half]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_verify_checks_each_erasure_where_the_vendor_allows_it() {
+    let world = World::new("verify", 4).await;
+    let input = world.input().display().to_string();
+    let receipts = world.receipts().display().to_string();
+    let ran = run(
+        &world,
+        &[
+            "run",
+            "--verify",
+            "--json",
+            "--input",
+            &input,
+            "--receipts",
+            &receipts,
+        ],
+    )
+    .await;
+    let doc = document(&ran);
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    // 3 of 4 at Guardhouse (read back), all 4 at Alfabet (no way to check), 1 at 360Learning.
+    assert_eq!(
+        doc["vendors"]["guardhouse"]["verified"]["passed"], 3,
+        "{doc}"
+    );
+    assert_eq!(
+        doc["vendors"]["alfabet"]["verified"]["unsupported"], 4,
+        "{doc}"
+    );
+    assert_eq!(
+        doc["vendors"]["learning360"]["verified"]["passed"], 1,
+        "{doc}"
+    );
+    let verified: Vec<&str> = read_receipts(&world.receipts())
+        .iter()
+        .filter_map(|r| match &r.status {
+            anonymize_core::VendorStatus::Finished(anonymize_core::Outcome::Anonymized(e)) => {
+                e.verified.as_ref().map(anonymize_core::Verification::label)
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        verified.len(),
+        8,
+        "every anonymized receipt says how it was checked"
+    );
+    assert_eq!(verified.iter().filter(|l| **l == "passed").count(), 4);
+    assert_no_personal_data(&world, &[&ran]);
+}

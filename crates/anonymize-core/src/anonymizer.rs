@@ -8,7 +8,7 @@ use async_trait::async_trait;
 
 use crate::email::Email;
 use crate::error::{Error, Result};
-use crate::outcome::{BatchError, Outcome, UserOutcome};
+use crate::outcome::{BatchError, Outcome, UserOutcome, Verification};
 
 /// Whom to erase at one vendor: the vendor's own id for the user, or an e-mail address that the
 /// vendor resolves to that id.
@@ -96,6 +96,36 @@ pub trait Anonymizer: Send + Sync + fmt::Debug {
         }
         Ok(ids)
     }
+
+    /// [`anonymize`](Self::anonymize), then check at the vendor that each anonymized user is
+    /// erased, where the vendor allows it: each anonymized outcome's evidence says how and when
+    /// ([`Evidence::verified`](crate::Evidence::verified)); a check that fails stays `anonymized`
+    /// (the vendor said so) with a warning saying what failed.
+    ///
+    /// The default: the vendor offers no way to check, and each anonymized outcome says so
+    /// ([`Verification::Unsupported`]). A vendor with a read of the user (or an answer that shows
+    /// the erased record) overrides it.
+    async fn anonymize_verified(&self, ids: &[String]) -> Result<Vec<UserOutcome>, BatchError> {
+        let why = format!(
+            "{} offers no documented way to check an erasure",
+            self.vendor()
+        );
+        let unsupported = |mut outcomes: Vec<UserOutcome>| {
+            for o in &mut outcomes {
+                if let Outcome::Anonymized(evidence) = &mut o.outcome {
+                    evidence.verified = Some(Verification::unsupported(why.clone()));
+                }
+            }
+            outcomes
+        };
+        match self.anonymize(ids).await {
+            Ok(outcomes) => Ok(unsupported(outcomes)),
+            Err(mut stopped) => {
+                stopped.completed = unsupported(std::mem::take(&mut stopped.completed));
+                Err(stopped)
+            }
+        }
+    }
 }
 
 #[async_trait]
@@ -114,6 +144,10 @@ impl<T: Anonymizer + ?Sized> Anonymizer for Arc<T> {
 
     async fn resolve_emails(&self, emails: &[Email]) -> Result<Vec<Option<String>>> {
         (**self).resolve_emails(emails).await
+    }
+
+    async fn anonymize_verified(&self, ids: &[String]) -> Result<Vec<UserOutcome>, BatchError> {
+        (**self).anonymize_verified(ids).await
     }
 }
 

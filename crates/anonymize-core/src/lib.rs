@@ -71,7 +71,7 @@ pub use erasure::{
 pub use error::{Error, ErrorRecord, Result};
 pub use http::HttpConfig;
 pub use memory::MemoryAnonymizer;
-pub use outcome::{BatchError, Evidence, Outcome, UserOutcome};
+pub use outcome::{BatchError, Evidence, Outcome, UserOutcome, Verification};
 pub use ratelimit::RateLimit;
 pub use retry::RetryPolicy;
 pub use stop::Stop;

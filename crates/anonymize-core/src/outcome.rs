@@ -21,6 +21,78 @@ pub struct Evidence {
     /// Anything the caller should look at (e.g. a count that disagrees with the refs sent).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Whether, how and when the erasure was checked at the vendor after it answered (asked
+    /// for with [`Anonymizer::anonymize_verified`](crate::Anonymizer::anonymize_verified)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified: Option<Verification>,
+}
+
+/// How an erasure was checked at the vendor, beyond its success answer: free of personal data
+/// (what was checked and what failed, never a value).
+///
+/// Serialized with `result` as the tag: `{"result":"passed","how":"…","at":"…"}`,
+/// `{"result":"failed","how":"…","at":"…","failed":"…"}`, `{"result":"unsupported","why":"…"}`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Verification {
+    /// The vendor's record shows the user erased.
+    Passed {
+        /// What was checked (e.g. `read back: status Archived, names Deleted User, address at
+        /// deleted.guardhouse.local`).
+        how: String,
+        /// When (RFC 3339, UTC).
+        at: String,
+    },
+    /// The vendor answered success, but its record does not show the user erased: the outcome
+    /// stays `anonymized` (the vendor said so), with a warning that says what failed. Check it
+    /// at the vendor.
+    Failed {
+        /// What was checked.
+        how: String,
+        /// When (RFC 3339, UTC).
+        at: String,
+        /// What did not hold (field names, never values).
+        failed: String,
+    },
+    /// The vendor offers no way to check (e.g. no documented read of a user).
+    Unsupported {
+        /// Why.
+        why: String,
+    },
+}
+
+impl Verification {
+    /// Checked now, and it held.
+    pub fn passed(how: impl Into<String>) -> Self {
+        Verification::Passed {
+            how: how.into(),
+            at: crate::erasure::now_rfc3339(),
+        }
+    }
+
+    /// Checked now, and `failed` did not hold.
+    pub fn failed(how: impl Into<String>, failed: impl Into<String>) -> Self {
+        Verification::Failed {
+            how: how.into(),
+            at: crate::erasure::now_rfc3339(),
+            failed: failed.into(),
+        }
+    }
+
+    /// The vendor cannot be checked, for `why`.
+    pub fn unsupported(why: impl Into<String>) -> Self {
+        Verification::Unsupported { why: why.into() }
+    }
+
+    /// The label: `passed`, `failed` or `unsupported`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Verification::Passed { .. } => "passed",
+            Verification::Failed { .. } => "failed",
+            Verification::Unsupported { .. } => "unsupported",
+        }
+    }
 }
 
 impl fmt::Debug for Evidence {
@@ -29,6 +101,7 @@ impl fmt::Debug for Evidence {
             .field("summary", &self.summary)
             .field("record", &self.record.as_ref().map(|_| "<not shown>"))
             .field("warnings", &self.warnings)
+            .field("verified", &self.verified)
             .finish()
     }
 }
@@ -40,6 +113,7 @@ impl Evidence {
             summary: summary.into(),
             record: None,
             warnings: Vec::new(),
+            verified: None,
         }
     }
 
@@ -52,6 +126,17 @@ impl Evidence {
     /// Attach a warning.
     pub fn with_warning(mut self, warning: impl Into<String>) -> Self {
         self.warnings.push(warning.into());
+        self
+    }
+
+    /// Attach how the erasure was checked at the vendor. A failed check also becomes a warning
+    /// (what failed), so that it is never silently accepted by whoever reads only the warnings.
+    pub fn with_verification(mut self, verification: Verification) -> Self {
+        if let Verification::Failed { failed, .. } = &verification {
+            self.warnings
+                .push(format!("verification at the vendor failed: {failed}"));
+        }
+        self.verified = Some(verification);
         self
     }
 }
@@ -188,6 +273,14 @@ impl fmt::Display for Outcome {
         match self {
             Outcome::Anonymized(evidence) => {
                 write!(f, " {}", evidence.summary)?;
+                match &evidence.verified {
+                    Some(Verification::Passed { .. }) => f.write_str("; verified at the vendor")?,
+                    Some(Verification::Unsupported { .. }) => {
+                        f.write_str("; cannot be verified at the vendor")?;
+                    }
+                    // Its warning says what failed.
+                    Some(Verification::Failed { .. }) | None => {}
+                }
                 for w in &evidence.warnings {
                     write!(f, "; warning: {w}")?;
                 }

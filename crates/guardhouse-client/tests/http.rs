@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 use anonymize_core::testkit::fast_http_config;
-use anonymize_core::{Anonymizer, Email, Error, HttpConfig, Outcome, RetryPolicy};
+use anonymize_core::{Anonymizer, Email, Error, HttpConfig, Outcome, RetryPolicy, Verification};
 use guardhouse_client::{
     AnonymizeOptions, GuardhouseClient, GuardhouseClientBuilder, UserId, UserStatus,
 };
@@ -621,9 +621,13 @@ async fn verify_server(server: &MockServer, status: serde_json::Value) {
     server
         .mock_async(|when, then| {
             when.method(GET).path("/api/v1/users/12");
-            then.status(200).json_body(
-                json!({"id": 12, "email": "12-1@deleted.guardhouse.local", "status": status}),
-            );
+            then.status(200).json_body(json!({
+                "id": 12,
+                "email": "12-1@deleted.guardhouse.local",
+                "firstName": "Deleted",
+                "lastName": "User",
+                "status": status
+            }));
         })
         .await;
 }
@@ -645,8 +649,13 @@ async fn verification_reports_the_status_read_back() {
         .unwrap();
     match &out[0].outcome {
         Outcome::Anonymized(e) => {
-            assert_eq!(&*e.summary, "HTTP 204; status Archived");
-            assert!(e.warnings.is_empty());
+            assert_eq!(&*e.summary, "HTTP 204");
+            assert!(e.warnings.is_empty(), "{:?}", e.warnings);
+            assert!(
+                matches!(&e.verified, Some(Verification::Passed { how, .. }) if how.contains("status Archived")),
+                "{:?}",
+                e.verified
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -659,7 +668,11 @@ async fn verification_reports_the_status_read_back() {
         .unwrap();
     match &out[0].outcome {
         Outcome::Anonymized(e) => {
-            assert_eq!(e.warnings, ["the user reads back as Active, not Archived"]);
+            assert_eq!(
+                e.warnings,
+                ["verification at the vendor failed: status is not Archived"]
+            );
+            assert_eq!(e.verified.as_ref().map(Verification::label), Some("failed"));
         }
         other => panic!("{other:?}"),
     }

@@ -262,7 +262,18 @@ async fn verification_on_the_simulator_reads_back_archived() {
     let out = client.anonymize(&[jane.to_string()]).await.unwrap();
     assert_eq!(
         out[0].outcome.to_string(),
-        "anonymized HTTP 204; status Archived"
+        "anonymized HTTP 204; verified at the vendor"
+    );
+    // The same through the trait, without the builder's switch.
+    let bob = sim.add_user("bob@example.com", "Bob", "Pike", UserStatus::Active);
+    let out = sim
+        .client()
+        .anonymize_verified(&[bob.to_string()])
+        .await
+        .unwrap();
+    assert_eq!(
+        out[0].outcome.to_string(),
+        "anonymized HTTP 204; verified at the vendor"
     );
 }
 

@@ -627,3 +627,42 @@ async fn simulator_debug_output_hides_tokens_and_personal_data() {
     assert!(!shown.contains(sim.client_secret().expose_secret()));
     assert!(!format!("{:?}", sim.user(&id).unwrap()).contains("Jane"));
 }
+
+#[tokio::test]
+async fn verified_erasures_check_the_pseudonymized_answer_against_the_user_read_before() {
+    let sim = Simulator::start().await;
+    let id = sim.add(NewUser::new("vera@example.com").names("Vera", "Quill"));
+    let out = sim
+        .client()
+        .anonymize_verified(&[id.to_string()])
+        .await
+        .unwrap();
+    match &out[0].outcome {
+        anonymize_core::Outcome::Anonymized(e) => {
+            assert_eq!(
+                e.verified.as_ref().map(anonymize_core::Verification::label),
+                Some("passed"),
+                "{e:?}"
+            );
+            assert!(
+                e.warnings.iter().all(|w| !w.contains("verification")),
+                "{e:?}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        out[0]
+            .outcome
+            .to_string()
+            .contains("verified at the vendor")
+    );
+    // A read first: one GET of the user before the DELETE and the PUT.
+    let methods: Vec<String> = sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.contains(&id.to_string()))
+        .map(|r| r.method)
+        .collect();
+    assert_eq!(methods, ["GET", "DELETE", "PUT"]);
+}

@@ -66,6 +66,8 @@ pub struct Eraser {
     stop: Stop,
     /// Names persons in traces (a prefix of their receipt name), when given.
     receipt_key: Option<ReceiptKey>,
+    /// Check each erasure at the vendor ([`Anonymizer::anonymize_verified`]).
+    verify: bool,
 }
 
 /// One erasure about to be sent: whom, and the vendor's id it goes to.
@@ -168,6 +170,7 @@ impl Eraser {
             write_ahead: None,
             stop: Stop::new(),
             receipt_key: None,
+            verify: false,
         })
     }
 
@@ -196,6 +199,18 @@ impl Eraser {
     #[must_use = "with_receipt_key returns the changed eraser"]
     pub fn with_receipt_key(mut self, key: ReceiptKey) -> Self {
         self.receipt_key = Some(key);
+        self
+    }
+
+    /// Check each erasure at the vendor after it answered, where the vendor allows it
+    /// ([`Anonymizer::anonymize_verified`]): each anonymized outcome's evidence says how and when
+    /// it was checked ([`Evidence::verified`](crate::Evidence::verified)), or that the vendor
+    /// cannot be checked; a check that fails is a warning on the `anonymized` outcome. Off by
+    /// default: a check costs the vendor's reads (Guardhouse: one read per user after the
+    /// erasure; 360Learning: one read per user before it).
+    #[must_use = "with_verify returns the changed eraser"]
+    pub fn with_verify(mut self, verify: bool) -> Self {
+        self.verify = verify;
         self
     }
 
@@ -271,6 +286,7 @@ impl Eraser {
                             vendor.as_ref(),
                             &self.stop,
                             self.write_ahead.as_deref(),
+                            self.verify,
                             &[person],
                             &[&planned.lookup],
                         )
@@ -317,6 +333,7 @@ impl Eraser {
                 v.as_ref(),
                 &self.stop,
                 self.write_ahead.as_deref(),
+                self.verify,
                 &[person],
                 &[&lookup],
             )
@@ -432,6 +449,7 @@ impl Eraser {
         let stopped: Arc<Mutex<Option<Error>>> = Arc::default();
         let journal = self.write_ahead.clone();
         let key = self.receipt_key.clone();
+        let verify = self.verify;
         let (stop, taking) = (self.stop.clone(), self.stop.clone());
         persons
             .take_while(move |_| std::future::ready(!taking.is_stopped()))
@@ -448,10 +466,16 @@ impl Eraser {
                         persons = batch.len(),
                         erase
                     );
-                    let reports =
-                        run_batch(vendor.as_ref(), batch, &stopped, erase, &stop, journal)
-                            .instrument(span.clone())
-                            .await;
+                    let reports = run_batch(
+                        vendor.as_ref(),
+                        batch,
+                        &stopped,
+                        (erase, verify),
+                        &stop,
+                        journal,
+                    )
+                    .instrument(span.clone())
+                    .await;
                     if erase {
                         let _entered = span.enter();
                         for (_, report, person) in &reports {
@@ -508,7 +532,7 @@ async fn run_batch<T>(
     vendor: &dyn Anonymizer,
     batch: Vec<(T, Person)>,
     stopped: &Mutex<Option<Error>>,
-    erase: bool,
+    (erase, verify): (bool, bool),
     stop: &Stop,
     journal: Option<&dyn WriteAhead>,
 ) -> Vec<(T, VendorReport, Person)> {
@@ -525,7 +549,7 @@ async fn run_batch<T>(
     };
     let (statuses, abort) = if erase {
         let lookups: Vec<&Lookup> = lookups.iter().collect();
-        erase_found(vendor, stop, journal, &persons, &lookups).await
+        erase_found(vendor, stop, journal, verify, &persons, &lookups).await
     } else {
         let abort = lookups.iter().find_map(|l| match l {
             Lookup::NotAttempted(e) => Some(e.clone()),
@@ -614,6 +638,7 @@ async fn erase_found(
     vendor: &dyn Anonymizer,
     stop: &Stop,
     journal: Option<&dyn WriteAhead>,
+    verify: bool,
     persons: &[&Person],
     lookups: &[&Lookup],
 ) -> (Vec<VendorStatus>, Option<Error>) {
@@ -657,7 +682,12 @@ async fn erase_found(
         abort = Some(error);
     }
     if !ids.is_empty() {
-        match stop.scope(vendor.anonymize(&ids)).await {
+        let sent = if verify {
+            stop.scope(vendor.anonymize_verified(&ids)).await
+        } else {
+            stop.scope(vendor.anonymize(&ids)).await
+        };
+        match sent {
             Ok(outcomes) => {
                 for o in outcomes {
                     results.insert(o.id, VendorStatus::Finished(o.outcome));
@@ -796,6 +826,46 @@ mod tests {
         let err = eraser.plan(&typo).await.unwrap_err();
         assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
         assert!(err.to_string().contains("\"acme \""), "{err}");
+    }
+
+    #[tokio::test]
+    async fn with_verify_each_vendor_checks_or_says_it_cannot() {
+        let (_, _, eraser) = vendors();
+        let jane = Person::from_email(email("jane@example.com")).with_id("zeta", "z1");
+        let verified = |report: &Report| -> Vec<Option<&'static str>> {
+            report
+                .vendors()
+                .iter()
+                .map(|v| match &v.status {
+                    VendorStatus::Finished(Outcome::Anonymized(e)) => {
+                        e.verified.as_ref().map(crate::Verification::label)
+                    }
+                    _ => None,
+                })
+                .collect()
+        };
+        let plain = eraser.erase(&jane).await.unwrap();
+        assert_eq!(verified(&plain), [None, None], "off by default");
+        let (_, _, eraser) = vendors();
+        let eraser = eraser.with_verify(true);
+        // The memory vendors have no way to check: they say so, in the plan's path and the bulk
+        // path alike.
+        let report = eraser.erase(&jane).await.unwrap();
+        assert_eq!(
+            verified(&report),
+            [Some("unsupported"), Some("unsupported")]
+        );
+        let (_, _, eraser) = vendors();
+        let eraser = eraser.with_verify(true);
+        let reports: Vec<_> = eraser
+            .erase_at("acme", stream::iter([((), jane.clone())]))
+            .unwrap()
+            .collect()
+            .await;
+        let report = Report {
+            vendors: reports.into_iter().map(|(_, r)| r).collect(),
+        };
+        assert_eq!(verified(&report), [Some("unsupported")]);
     }
 
     #[tokio::test]

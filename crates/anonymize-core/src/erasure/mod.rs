@@ -16,6 +16,11 @@ mod receipt;
 mod report;
 mod time;
 
+/// Now, as RFC 3339 in UTC to the millisecond.
+pub(crate) fn now_rfc3339() -> String {
+    time::rfc3339(std::time::SystemTime::now())
+}
+
 pub use eraser::{DEFAULT_BATCH_SIZE, DEFAULT_CONCURRENCY, Eraser, Intent, WriteAhead};
 pub use log::{
     LogEntry, LogError, LogInfo, RECEIPTS_FORMAT, RECEIPTS_VERSION, ReceiptIndex, ReceiptLog,

@@ -207,8 +207,9 @@ impl<'de> serde::Deserialize<'de> for PersonRef {
 /// - `vendor_id`: the vendor's id for the user (absent when none was found, or when the vendor
 ///   refused the given one as malformed);
 /// - `lookup`: how the id was found ([`LookupKind`]);
-/// - `outcome` and its details, as an [`Outcome`] is written (`evidence` with the summary and
-///   warnings only, never the vendor's record; `message`; `reason`; `error`), or `not_attempted`
+/// - `outcome` and its details, as an [`Outcome`] is written (`evidence` with the summary,
+///   warnings and `verified` (how and when the erasure was checked at the vendor) only, never the
+///   vendor's record; `message`; `reason`; `error`), or `not_attempted`
 ///   with the `error` that stopped the vendor; anything in a vendor's words that looks like an
 ///   e-mail address is replaced by `<redacted>`;
 /// - `elapsed_ms`, and `library`, the version of this library.
@@ -328,6 +329,9 @@ fn scrubbed(status: &VendorStatus) -> VendorStatus {
         VendorStatus::Finished(Outcome::Anonymized(evidence)) => {
             let mut kept = Evidence::new(scrub(&evidence.summary));
             kept.warnings = evidence.warnings.iter().map(|w| scrub(w)).collect();
+            // How and when it was checked at the vendor: this crate's and the vendor crates'
+            // own phrases (field names, never values).
+            kept.verified = evidence.verified.clone();
             VendorStatus::Finished(Outcome::Anonymized(kept))
         }
         VendorStatus::Finished(Outcome::Rejected { message }) => {
@@ -640,6 +644,39 @@ mod tests {
         let json = serde_json::to_value(&receipt).unwrap();
         assert_eq!(json["outcome"], "invalid");
         assert_eq!(json["lookup"], "given");
+    }
+
+    #[test]
+    fn a_receipt_keeps_how_and_when_the_erasure_was_verified() {
+        let jane = Person::from_email(Email::parse("jane@example.com").unwrap());
+        for verification in [
+            crate::Verification::passed("read back: status Archived"),
+            crate::Verification::failed("read back", "status is not Archived"),
+            crate::Verification::unsupported("acme offers no documented way to check an erasure"),
+        ] {
+            let report = VendorReport {
+                vendor: "acme",
+                lookup: Lookup::Given("42".into()),
+                status: VendorStatus::Finished(Outcome::Anonymized(
+                    Evidence::new("HTTP 204").with_verification(verification.clone()),
+                )),
+                elapsed: Duration::ZERO,
+            };
+            let receipt = Receipt::new(&key(), &jane, &report);
+            let json = serde_json::to_value(&receipt).unwrap();
+            assert_eq!(json["evidence"]["verified"]["result"], verification.label());
+            if verification.label() != "unsupported" {
+                assert!(json["evidence"]["verified"]["at"].is_string(), "{json}");
+            }
+            if verification.label() == "failed" {
+                assert_eq!(
+                    json["evidence"]["warnings"][0],
+                    "verification at the vendor failed: status is not Archived"
+                );
+            }
+            let back: Receipt = serde_json::from_value(json).unwrap();
+            assert_eq!(back, receipt);
+        }
     }
 
     #[test]
