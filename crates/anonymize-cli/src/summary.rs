@@ -11,15 +11,9 @@ use crate::output;
 use crate::receipts::short;
 use crate::{EXIT_NOT_DONE, EXIT_OK, EXIT_USAGE, KEY_VARIABLE, say, warn};
 
-/// The labels a receipt can have, in the order the summary shows them.
-const LABELS: [&str; 6] = [
-    "anonymized",
-    "not_found",
-    "rejected",
-    "invalid",
-    "failed",
-    "not_attempted",
-];
+/// The labels a receipt can have, in the order the summary shows them (the two done ones
+/// first: the counting below relies on it).
+const LABELS: [&str; 6] = anonymize_core::VendorStatus::LABELS;
 
 /// Counts per vendor and outcome by each person's latest receipt, and the persons erased at
 /// every vendor the files have receipts from. Several files (one per worker of a sharded run)

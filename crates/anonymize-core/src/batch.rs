@@ -276,14 +276,7 @@ fn batch_span(vendor: &'static str, size: usize) -> tracing::Span {
 }
 
 /// The labels a batch counts, in the order of [`batch_span`]'s fields.
-const LABELS: [&str; 6] = [
-    "anonymized",
-    "not_found",
-    "rejected",
-    "invalid",
-    "failed",
-    "not_attempted",
-];
+const LABELS: [&str; 6] = crate::VendorStatus::LABELS;
 
 /// The result of a batch: one place per distinct input, in input order, built once while
 /// parsing. A malformed input's place is settled at once (`invalid`); a valid one's when its

@@ -25,6 +25,17 @@ pub enum VendorStatus {
 }
 
 impl VendorStatus {
+    /// Every [`label`](Self::label), in the order reports and summaries show them: the two
+    /// done ones first.
+    pub const LABELS: [&'static str; 6] = [
+        "anonymized",
+        "not_found",
+        "rejected",
+        "invalid",
+        "failed",
+        "not_attempted",
+    ];
+
     /// The outcome's label, or `not_attempted`.
     pub fn label(&self) -> &'static str {
         match self {
