@@ -840,9 +840,12 @@ impl anonymize_core::Limiter for CountingLimiter {
         self.acquired.fetch_add(1, Ordering::SeqCst);
         let released = self.released.clone();
         let deadline = self.lease.map(|l| tokio::time::Instant::now() + l);
-        Ok(anonymize_core::vendor::RatePermit::new(deadline, move || {
-            released.fetch_add(1, Ordering::SeqCst);
-        }))
+        Ok(anonymize_core::vendor::RatePermit::new(
+            deadline,
+            move || {
+                released.fetch_add(1, Ordering::SeqCst);
+            },
+        ))
     }
 }
 
@@ -899,8 +902,8 @@ async fn a_permit_deadline_ends_the_request_by_it_and_every_attempt_holds_a_perm
         ..CountingLimiter::default()
     });
     let (acquired, released) = (limiter.acquired.clone(), limiter.released.clone());
-    let http = client(&server, HttpConfig::default().with_retry(fast_retry(1)))
-        .with_limiter(limiter);
+    let http =
+        client(&server, HttpConfig::default().with_retry(fast_retry(1))).with_limiter(limiter);
     let started = Instant::now();
     let err = http.execute(get(&http, "slow")).await.unwrap_err();
     let took = started.elapsed();
