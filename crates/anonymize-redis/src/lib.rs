@@ -240,6 +240,18 @@ impl RedisLimits {
     pub fn name(&self) -> &str {
         &self.name
     }
+
+    /// The budgets named `name`, over this connection: one connection serves several vendor
+    /// accounts (each its own name). A bad name is [`Error::Configuration`].
+    pub fn with_name(&self, name: impl Into<String>) -> Result<Self> {
+        let name = name.into();
+        check_name("name", &name)?;
+        Ok(Self {
+            conn: self.conn.clone(),
+            name: name.into(),
+            unavailable_wait: self.unavailable_wait,
+        })
+    }
 }
 
 impl SharedLimits for RedisLimits {
