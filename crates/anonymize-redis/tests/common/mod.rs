@@ -50,7 +50,11 @@ pub fn redis_server(test: &str, listen: Listen) -> Option<RedisServer> {
             !required,
             "{test}: redis-server is not installed, and ANONYMIZE_TEST_REDIS=required"
         );
-        eprintln!(
+        // Straight to the process's stderr: the test harness captures `eprintln!` of a
+        // passing test, and this line must be seen.
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
             "SKIPPED: redis-server not installed; {test} did not run (install redis-server, e.g. \
              `apt-get install redis-server`, to run it; ANONYMIZE_TEST_REDIS=required makes this \
              a failure)"
