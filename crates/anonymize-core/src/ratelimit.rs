@@ -383,6 +383,38 @@ mod tests {
         }
     }
 
+    /// A fake shared store: records what it was asked for, hands out in-process limiters.
+    #[derive(Debug, Default)]
+    struct Recording(Mutex<Vec<(String, RateLimit)>>);
+
+    impl SharedLimits for Recording {
+        fn limiter(&self, class: &str, limit: RateLimit) -> Result<Arc<dyn Limiter>> {
+            self.0.lock().unwrap().push((class.to_owned(), limit));
+            Ok(Arc::new(RateLimiter::new(limit)))
+        }
+    }
+
+    #[test]
+    fn a_vendor_without_a_published_limit_shares_only_a_given_one() {
+        let limit = RateLimit::per_second(7);
+        let shared = Recording::default();
+        assert!(optional_limiter(None, None).unwrap().is_none());
+        let err = optional_limiter(None, Some(&shared)).unwrap_err();
+        assert!(matches!(err, crate::Error::Configuration { .. }), "{err:?}");
+        assert!(err.to_string().contains("rate_limit"), "{err}");
+        let local = optional_limiter(Some(limit), None).unwrap().unwrap();
+        assert_eq!(local.limit(), limit);
+        assert!(shared.0.lock().unwrap().is_empty());
+        let from_shared = optional_limiter(Some(limit), Some(&shared))
+            .unwrap()
+            .unwrap();
+        assert_eq!(from_shared.limit(), limit);
+        assert_eq!(
+            *shared.0.lock().unwrap(),
+            [(REQUESTS_CLASS.to_owned(), limit)]
+        );
+    }
+
     #[tokio::test(start_paused = true)]
     async fn clones_share_the_slots() {
         let a = RateLimiter::new(RateLimit::per_second(2));

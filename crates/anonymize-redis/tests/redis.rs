@@ -269,3 +269,55 @@ async fn limiters_of_one_name_and_class_share_their_slots() {
     drop(held);
     assert!(format!("{a:?}").contains("test:builders:writes"));
 }
+
+/// Through a vendor builder, token requests included: four 360Learning clients (four
+/// connections), each erasing its own users, share the company's write budget, and the vendor's
+/// simulator, which enforces 10 writes in any second of arrival, answers no 429.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_learning360_clients_share_the_companys_budget() {
+    use anonymize_core::Anonymizer;
+    use learning360_client::testkit::Simulator;
+
+    let Some(redis) = redis_server(
+        "four_learning360_clients_share_the_companys_budget",
+        Listen::Unix,
+    ) else {
+        return;
+    };
+    let sim = Simulator::start().await;
+    let ids: Vec<String> = sim
+        .add_many(0, 16)
+        .iter()
+        .map(|id| id.to_string())
+        .collect();
+    // A short request timeout: a budget's first acquire waits one lease (timeout + window).
+    let config =
+        anonymize_core::testkit::fast_http_config().with_request_timeout(Duration::from_secs(1));
+    let mut runs = Vec::new();
+    for chunk in ids.chunks(4) {
+        let limits = RedisLimits::connect(redis.url(), "test:learning360:company")
+            .await
+            .unwrap();
+        let client = sim
+            .client_builder()
+            .http_config(config.clone())
+            .shared_limits(Arc::new(limits))
+            .build()
+            .unwrap();
+        let chunk = chunk.to_vec();
+        runs.push(tokio::spawn(async move {
+            client.anonymize(&chunk).await.unwrap()
+        }));
+    }
+    for run in runs {
+        for outcome in run.await.unwrap() {
+            assert_eq!(outcome.outcome.label(), "anonymized", "{outcome:?}");
+        }
+    }
+    assert_eq!(sim.count("POST", "/api/v2/oauth2/token"), 4);
+    assert_eq!(
+        sim.rate_limited_count(),
+        0,
+        "the simulator had to send 429s"
+    );
+}

@@ -382,6 +382,32 @@ mod tests {
         assert_eq!(client.base_url(), &issuer);
     }
 
+    /// Guardhouse publishes no limit: shared limits need one to share.
+    #[test]
+    fn shared_limits_need_a_rate_limit() {
+        #[derive(Debug)]
+        struct InProcess;
+        impl SharedLimits for InProcess {
+            fn limiter(
+                &self,
+                _class: &str,
+                limit: RateLimit,
+            ) -> Result<Arc<dyn anonymize_core::Limiter>> {
+                Ok(Arc::new(anonymize_core::vendor::RateLimiter::new(limit)))
+            }
+        }
+        let issuer = Url::parse("https://tenant.guardhouse.cloud").unwrap();
+        let b = || GuardhouseClient::builder(issuer.clone()).bearer_token(SecretString::from("t"));
+        let err = b().shared_limits(Arc::new(InProcess)).build().unwrap_err();
+        assert!(matches!(err, Error::Configuration { .. }), "{err:?}");
+        assert!(err.to_string().contains("rate_limit"), "{err}");
+        b().rate_limit(RateLimit::per_second(5))
+            .shared_limits(Arc::new(InProcess))
+            .build()
+            .unwrap();
+        b().rate_limit(RateLimit::per_second(5)).build().unwrap();
+    }
+
     fn from_env(vars: &[(&str, &str)]) -> Result<GuardhouseClientBuilder> {
         let vars: HashMap<String, String> = vars
             .iter()
