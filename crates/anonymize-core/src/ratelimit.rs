@@ -29,9 +29,10 @@ use crate::error::Result;
 /// ended. An implementation must:
 ///
 /// - grant a slot only when fewer than `max` are held or cooling down;
-/// - keep it until one window after the permit is dropped, or, if the permit carries a
-///   [`deadline`](RatePermit::deadline), at least until one window after that deadline (the
-///   HTTP client ends the request by the deadline);
+/// - keep it until one window after the permit is dropped; a permit that carries a
+///   [`deadline`](RatePermit::deadline) may instead be counted free one window after that
+///   deadline, whichever comes first (the HTTP client ends the request by the deadline, so a
+///   holder that dies never keeps its slot longer);
 /// - answer an error, and grant nothing, when it cannot tell whether a slot is free (a shared
 ///   store that cannot be reached): the call then fails with that error and sends nothing.
 #[async_trait::async_trait]
