@@ -57,3 +57,8 @@ pub struct AlfabetReadme;
 #[cfg(doctest)]
 #[doc = include_str!("../crates/learning360-client/README.md")]
 pub struct Learning360Readme;
+
+/// crates/anonymize-redis/README.md
+#[cfg(doctest)]
+#[doc = include_str!("../crates/anonymize-redis/README.md")]
+pub struct RedisReadme;

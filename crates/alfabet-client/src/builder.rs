@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use anonymize_core::vendor::{
     Authorizer, Credential, HttpClient, StaticCredential, TokenCache, env_url, env_var_opt,
+    optional_limiter,
 };
-use anonymize_core::{Error, HttpConfig, Result};
+use anonymize_core::{Error, HttpConfig, RateLimit, Result, SharedLimits};
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
@@ -36,6 +37,8 @@ pub struct AlfabetClientBuilder {
     token_scheme: Option<String>,
     batch_size: usize,
     http: HttpConfig,
+    rate_limit: Option<RateLimit>,
+    shared_limits: Option<Arc<dyn SharedLimits>>,
 }
 
 enum Credentials {
@@ -62,6 +65,8 @@ impl fmt::Debug for AlfabetClientBuilder {
             .field("token_scheme", &self.token_scheme)
             .field("batch_size", &self.batch_size)
             .field("http", &self.http)
+            .field("rate_limit", &self.rate_limit)
+            .field("shared_limits", &self.shared_limits)
             .finish()
     }
 }
@@ -147,6 +152,8 @@ impl AlfabetClientBuilder {
             token_scheme: None,
             batch_size: DEFAULT_BATCH_SIZE,
             http: HttpConfig::default(),
+            rate_limit: None,
+            shared_limits: None,
         }
     }
 
@@ -188,6 +195,28 @@ impl AlfabetClientBuilder {
         self
     }
 
+    /// A client-side limit for every request (token requests included), at most `limit.max()`
+    /// in any window, kept by an in-process limiter (or the [`shared_limits`](Self::shared_limits)
+    /// one). Alfabet publishes no rate limit, so there is none by default: set one when your
+    /// tenant has one.
+    #[must_use = "a builder method returns the changed builder"]
+    pub fn rate_limit(mut self, limit: RateLimit) -> Self {
+        self.rate_limit = Some(limit);
+        self
+    }
+
+    /// Share the [`rate_limit`](Self::rate_limit) with every other client built with `limits`,
+    /// in this process or any other (e.g. `anonymize_redis::RedisLimits` through Redis), as
+    /// one budget (class [`REQUESTS_CLASS`](anonymize_core::vendor::REQUESTS_CLASS)). Alfabet
+    /// publishes no limit, so this needs a `rate_limit`: without one,
+    /// [`build`](Self::build) refuses it. A shared limiter that cannot answer fails the call
+    /// with [`Error::LimiterUnavailable`] and sends nothing.
+    #[must_use = "a builder method returns the changed builder"]
+    pub fn shared_limits(mut self, limits: Arc<dyn SharedLimits>) -> Self {
+        self.shared_limits = Some(limits);
+        self
+    }
+
     /// Timeouts, retries, TLS policy, or your own `reqwest::Client`.
     #[must_use = "a builder method returns the changed builder"]
     pub fn http_config(mut self, config: HttpConfig) -> Self {
@@ -208,8 +237,12 @@ impl AlfabetClientBuilder {
                 "the batch size must be between 1 and {MAX_BATCH_SIZE}"
             )));
         }
-        let http =
+        let mut http =
             HttpClient::new(VENDOR, self.base, self.http)?.with_error_reader(read_error_body);
+        // Before the token grant takes its clone: token requests count too.
+        if let Some(limiter) = optional_limiter(self.rate_limit, self.shared_limits.as_deref())? {
+            http = http.with_limiter(limiter);
+        }
         let mut credentials = self.credentials;
         if credentials.len() > 1 {
             return Err(Error::configuration(

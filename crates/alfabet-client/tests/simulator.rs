@@ -538,7 +538,7 @@ async fn alfabet_says_it_cannot_verify_an_erasure() {
         .await
         .unwrap();
     match &out[0].outcome {
-        Outcome::Anonymized(e) => match &e.verified {
+        Outcome::Anonymized(e) => match e.verified.as_deref() {
             Some(anonymize_core::Verification::Unsupported { why }) => {
                 assert_eq!(why, "alfabet offers no documented way to check an erasure")
             }

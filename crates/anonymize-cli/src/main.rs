@@ -153,6 +153,11 @@ enum Command {
         /// failed check is a warning. Costs the vendor's reads.
         #[arg(long)]
         verify: bool,
+        /// Share every vendor's rate limits with the other workers through this Redis
+        /// (`redis://HOST:PORT/`, `rediss://…`), or ANONYMIZE_SHARED_LIMITS (better for a URL
+        /// with a password: a command line is visible to other users). See docs/shared-limits.md.
+        #[arg(long, value_name = "URL")]
+        shared_limits: Option<String>,
         #[command(flatten)]
         tuning: Tuning,
         #[command(flatten)]
@@ -464,7 +469,12 @@ async fn dispatch(command: Command) -> u8 {
         };
         return summary::find(key.as_ref(), &email, &file);
     }
-    let vendors = match Vendors::from_env(&|name| std::env::var(name).ok()) {
+    let shared_limits = match &command {
+        Command::Run { shared_limits, .. } => shared_limits.clone(),
+        _ => None,
+    };
+    let env = |name: &str| std::env::var(name).ok();
+    let vendors = match Vendors::with_shared_limits(&env, shared_limits).await {
         Ok(v) => v,
         Err(e) => {
             warn!("{e}");

@@ -448,7 +448,7 @@ impl Log {
                 *tally.advice.entry(step.advice()).or_default() += 1;
             }
             if let VendorStatus::Finished(Outcome::Anonymized(evidence)) = &report.status
-                && let Some(verification) = &evidence.verified
+                && let Some(verification) = evidence.verified.as_deref()
             {
                 *tally.verified.entry(verification.label()).or_default() += 1;
             }

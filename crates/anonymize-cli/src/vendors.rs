@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use anonymize_core::{Anonymizer, Error, Result};
+use anonymize_core::{Anonymizer, Error, Result, SharedLimits};
+use anonymize_redis::RedisLimits;
 
 /// Reads an environment variable by name (the process environment, or a map in tests).
 pub(crate) type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -18,8 +19,37 @@ pub(crate) struct Spec {
     pub(crate) variables: &'static [&'static str],
     /// Parse an id, giving it back in the vendor's canonical form; the error never repeats it.
     pub(crate) parse_id: fn(&str) -> Result<String>,
-    /// Build the client from the environment.
-    build: fn(Env<'_>) -> Result<Arc<dyn Anonymizer>>,
+    /// Build the client from the environment, its limits shared through `shared` when given.
+    build: Build,
+}
+
+/// Builds a vendor's client from the environment, its limits shared when given limits.
+type Build = fn(Env<'_>, Option<&RedisLimits>) -> Result<Arc<dyn Anonymizer>>;
+
+/// The environment variable of `run --shared-limits` (the flag wins). Prefer it to the flag: a
+/// Redis URL may hold a password, and a command line is visible to every user of the machine.
+pub(crate) const SHARED_LIMITS_VARIABLE: &str = "ANONYMIZE_SHARED_LIMITS";
+
+/// The name a vendor's budgets are kept under in Redis: `anonymize:<vendor>:<host[:port]/path>`
+/// of its configured base URL, so that every worker erasing at one tenant shares its budget and
+/// two tenants never share one. (A Redis name has no braces or white space: the URL's are
+/// percent-encoded.)
+pub(crate) fn shared_name(vendor: &str, base: &anonymize_core::url::Url) -> String {
+    let mut tenant = base.host_str().unwrap_or_default().to_ascii_lowercase();
+    if let Some(port) = base.port() {
+        tenant.push_str(&format!(":{port}"));
+    }
+    tenant.push_str(base.path().trim_end_matches('/'));
+    format!("anonymize:{vendor}:{tenant}")
+}
+
+/// The shared limits of the vendor at `base`, for its builder's `shared_limits`.
+fn shared_for(
+    shared: &RedisLimits,
+    vendor: &str,
+    base: &anonymize_core::url::Url,
+) -> Result<Arc<dyn SharedLimits>> {
+    Ok(Arc::new(shared.with_name(shared_name(vendor, base))?))
 }
 
 /// The three vendors, in the order the command reports them.
@@ -36,7 +66,8 @@ pub(crate) const SPECS: [Spec; 3] = [
             "GUARDHOUSE_AUDIENCE",
         ],
         parse_id: |s| Ok(s.parse::<guardhouse_client::UserId>()?.to_string()),
-        build: |env| {
+        // Guardhouse publishes no limit and the command sets none: nothing to share.
+        build: |env, _shared| {
             Ok(Arc::new(
                 guardhouse_client::GuardhouseClient::from_env_with(env)?.build()?,
             ))
@@ -53,7 +84,8 @@ pub(crate) const SPECS: [Spec; 3] = [
             "ALFABET_BATCH_SIZE",
         ],
         parse_id: |s| Ok(s.parse::<alfabet_client::RefStr>()?.to_string()),
-        build: |env| {
+        // Alfabet publishes no limit and the command sets none: nothing to share.
+        build: |env, _shared| {
             Ok(Arc::new(
                 alfabet_client::AlfabetClient::from_env_with(env)?.build()?,
             ))
@@ -68,10 +100,15 @@ pub(crate) const SPECS: [Spec; 3] = [
             "LEARNING360_CLIENT_SECRET",
         ],
         parse_id: |s| Ok(s.parse::<learning360_client::UserId>()?.to_string()),
-        build: |env| {
-            Ok(Arc::new(
-                learning360_client::Learning360Client::from_env_with(env)?.build()?,
-            ))
+        build: |env, shared| {
+            let mut builder = learning360_client::Learning360Client::from_env_with(env)?;
+            if let Some(shared) = shared {
+                // The base URL as the builder will use it (from_env_with checked it).
+                let base = anonymize_core::vendor::env_url(env, "LEARNING360_URL")?;
+                builder =
+                    builder.shared_limits(shared_for(shared, learning360_client::VENDOR, &base)?);
+            }
+            Ok(Arc::new(builder.build()?))
         },
     },
 ];
@@ -91,6 +128,30 @@ impl Vendors {
     /// Each vendor from its environment variables: none set, it is skipped; some set, its
     /// client must build, or the error names the vendor and what is wrong (never a value).
     pub(crate) fn from_env(env: Env<'_>) -> Result<Self> {
+        Self::from_env_shared(env, None)
+    }
+
+    /// [`from_env`](Self::from_env), every vendor's limits shared through the Redis at
+    /// `shared_limits` (`run --shared-limits`, or else [`SHARED_LIMITS_VARIABLE`]) when given:
+    /// connected once here, so that an unreachable Redis stops the command before anything is
+    /// sent. Errors never quote the URL.
+    pub(crate) async fn with_shared_limits(
+        env: Env<'_>,
+        shared_limits: Option<String>,
+    ) -> Result<Self> {
+        let url = shared_limits
+            .or_else(|| env(SHARED_LIMITS_VARIABLE))
+            .filter(|url| !url.trim().is_empty());
+        let Some(url) = url else {
+            return Self::from_env(env);
+        };
+        let redis = RedisLimits::connect(url.trim(), "anonymize")
+            .await
+            .map_err(|e| Error::configuration(format!("--shared-limits: {e}")))?;
+        Self::from_env_shared(env, Some(&redis))
+    }
+
+    fn from_env_shared(env: Env<'_>, shared: Option<&RedisLimits>) -> Result<Self> {
         let mut vendors = Self {
             active: Vec::new(),
             skipped: Vec::new(),
@@ -105,7 +166,7 @@ impl Vendors {
                 continue;
             }
             // Said once: "invalid configuration: guardhouse: GUARDHOUSE_CLIENT_ID is not set".
-            let client = (spec.build)(env).map_err(|e| match e {
+            let client = (spec.build)(env, shared).map_err(|e| match e {
                 Error::Configuration { reason } => {
                     Error::configuration(format!("{}: {reason}", spec.name))
                 }
@@ -158,6 +219,47 @@ mod tests {
             text.starts_with("invalid configuration: learning360: "),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_vendors_shared_budget_is_named_after_its_tenant() {
+        let name =
+            |u: &str| shared_name("learning360", &anonymize_core::url::Url::parse(u).unwrap());
+        assert_eq!(
+            name("https://app.360learning.com"),
+            "anonymize:learning360:app.360learning.com"
+        );
+        assert_eq!(
+            name("https://App.US.360learning.com/"),
+            "anonymize:learning360:app.us.360learning.com"
+        );
+        assert_eq!(
+            name("http://127.0.0.1:8080/tenant {a}/"),
+            "anonymize:learning360:127.0.0.1:8080/tenant%20%7Ba%7D"
+        );
+    }
+
+    /// An unreachable Redis stops the command before a client is built, and the error never
+    /// shows the URL's password.
+    #[tokio::test]
+    async fn an_unreachable_shared_limits_redis_is_a_configuration_error() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let env = HashMap::from([(
+            SHARED_LIMITS_VARIABLE,
+            format!("redis://:pw-S3cret@127.0.0.1:{port}/"),
+        )]);
+        let err = Vendors::with_shared_limits(&|n| env.get(n).cloned(), None)
+            .await
+            .err()
+            .unwrap();
+        assert!(matches!(err, Error::Configuration { .. }), "{err:?}");
+        let text = format!("{err} {err:?}");
+        assert!(text.contains("--shared-limits"), "{text}");
+        assert!(!text.contains("pw-S3cret"), "{text}");
     }
 
     #[test]

@@ -1375,9 +1375,10 @@ async fn run_verify_checks_each_erasure_where_the_vendor_allows_it() {
     let verified: Vec<&str> = read_receipts(&world.receipts())
         .iter()
         .filter_map(|r| match &r.status {
-            anonymize_core::VendorStatus::Finished(anonymize_core::Outcome::Anonymized(e)) => {
-                e.verified.as_ref().map(anonymize_core::Verification::label)
-            }
+            anonymize_core::VendorStatus::Finished(anonymize_core::Outcome::Anonymized(e)) => e
+                .verified
+                .as_deref()
+                .map(anonymize_core::Verification::label),
             _ => None,
         })
         .collect();

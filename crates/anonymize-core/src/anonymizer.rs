@@ -113,7 +113,7 @@ pub trait Anonymizer: Send + Sync + fmt::Debug {
         let unsupported = |mut outcomes: Vec<UserOutcome>| {
             for o in &mut outcomes {
                 if let Outcome::Anonymized(evidence) = &mut o.outcome {
-                    evidence.verified = Some(Verification::unsupported(why.clone()));
+                    evidence.verified = Some(Box::new(Verification::unsupported(why.clone())));
                 }
             }
             outcomes

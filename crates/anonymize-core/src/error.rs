@@ -220,6 +220,22 @@ pub enum Error {
         source: BoxError,
     },
 
+    /// The rate limiter could not grant a slot (a shared limiter's store, e.g. Redis, could not be
+    /// reached in time), so the request was **not sent**: a limiter fails closed, never falling
+    /// back to per-process limits, which would multiply the rate the vendor sees. Trying again
+    /// once the store is back can succeed ([`is_retryable`](Error::is_retryable)).
+    #[error("rate limiter {limiter} unavailable, nothing sent: {reason}")]
+    LimiterUnavailable {
+        /// The limiter's name (for a shared limiter: its key prefix and budget; never a URL or a
+        /// password).
+        limiter: String,
+        /// What went wrong (never a secret).
+        reason: String,
+        /// The store's error, when there was one.
+        #[source]
+        source: Option<BoxError>,
+    },
+
     /// The vendor's answers, each well-formed, broke a rule this client relies on, so it will
     /// not guess (two users with one e-mail address, a listing whose pages never end). This is
     /// the client's conclusion, not an answer of the vendor: it carries no HTTP status.
@@ -262,7 +278,7 @@ pub enum Error {
 pub struct ErrorRecord {
     /// The kind of error: `invalid_input`, `configuration`, `unsupported`, `unauthenticated`,
     /// `permission_denied`, `not_found`, `rejected`, `rate_limited`, `server`, `timeout`,
-    /// `transport`, `protocol`, `unexpected_response`.
+    /// `transport`, `protocol`, `limiter_unavailable`, `unexpected_response`.
     pub kind: String,
     /// The vendor, when the error came from one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -334,6 +350,20 @@ impl Error {
         }
     }
 
+    /// An [`Error::LimiterUnavailable`] for the limiter named `limiter`: `reason` and `source`
+    /// must not hold a secret (a store's URL may hold a password: never pass it).
+    pub fn limiter_unavailable(
+        limiter: impl Into<String>,
+        reason: impl Into<String>,
+        source: Option<Box<dyn StdError + Send + Sync + 'static>>,
+    ) -> Self {
+        Error::LimiterUnavailable {
+            limiter: limiter.into(),
+            reason: reason.into(),
+            source: source.map(Arc::from),
+        }
+    }
+
     /// An [`Error::Configuration`].
     pub fn configuration(reason: impl Into<String>) -> Self {
         Error::Configuration {
@@ -357,6 +387,7 @@ impl Error {
             Error::Timeout { .. } => "timeout",
             Error::Transport { .. } => "transport",
             Error::Protocol { .. } => "protocol",
+            Error::LimiterUnavailable { .. } => "limiter_unavailable",
             Error::UnexpectedResponse { .. } => "unexpected_response",
             Error::Recorded(record) => &record.kind,
         }
@@ -446,14 +477,17 @@ impl Error {
 
     /// Whether trying again later could succeed: rate limits, the server errors the
     /// [`RetryPolicy`](crate::RetryPolicy) retries (408, 500, 502, 503, 504: not 501 or 505, which
-    /// will answer the same), timeouts and transport errors.
+    /// will answer the same), timeouts, transport errors and an unavailable limiter.
     ///
-    /// The HTTP client retries exactly these errors, with one more rule: a request that may have
-    /// reached the vendor (a timeout, a connection lost after sending) is only sent again when it
-    /// is idempotent.
+    /// The HTTP client retries exactly these errors but the last (the limiter has waited for its
+    /// store already), with one more rule: a request that may have reached the vendor (a timeout,
+    /// a connection lost after sending) is only sent again when it is idempotent.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::RateLimited { .. } | Error::Timeout { .. } | Error::Transport { .. } => true,
+            Error::RateLimited { .. }
+            | Error::Timeout { .. }
+            | Error::Transport { .. }
+            | Error::LimiterUnavailable { .. } => true,
             Error::Server(reply) => crate::retry::is_retryable_status(reply.status()),
             Error::Recorded(record) => record.retryable,
             _ => false,

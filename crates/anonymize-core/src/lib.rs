@@ -10,6 +10,8 @@
 //!   and message;
 //! - the settings every client takes: [`HttpConfig`] (timeouts, body cap, TLS policy, your own
 //!   `reqwest::Client`), [`RetryPolicy`] and [`RateLimit`];
+//! - the [`Limiter`] contract and [`SharedLimits`], to share a vendor's budget between processes
+//!   (every vendor builder's `shared_limits` method; the `anonymize-redis` crate implements it);
 //! - [`MemoryAnonymizer`], for the unit tests of code that takes an `Arc<dyn Anonymizer>`;
 //! - erasing a *person* at every vendor: a [`Person`] (an e-mail address and/or ids per vendor),
 //!   an [`Eraser`] over `Arc<dyn Anonymizer>`s that [plans](Eraser::plan) (reads only),
@@ -72,7 +74,7 @@ pub use error::{Error, ErrorRecord, Result};
 pub use http::HttpConfig;
 pub use memory::MemoryAnonymizer;
 pub use outcome::{BatchError, Evidence, Outcome, UserOutcome, Verification};
-pub use ratelimit::RateLimit;
+pub use ratelimit::{Limiter, RateLimit, SharedLimits};
 pub use retry::RetryPolicy;
 pub use stop::Stop;
 

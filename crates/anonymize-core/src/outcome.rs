@@ -23,8 +23,9 @@ pub struct Evidence {
     pub warnings: Vec<String>,
     /// Whether, how and when the erasure was checked at the vendor after it answered (asked
     /// for with [`Anonymizer::anonymize_verified`](crate::Anonymizer::anonymize_verified)).
+    /// Boxed: most evidence has none, and every user's outcome carries the field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub verified: Option<Verification>,
+    pub verified: Option<Box<Verification>>,
 }
 
 /// How an erasure was checked at the vendor, beyond its success answer: free of personal data
@@ -136,7 +137,7 @@ impl Evidence {
             self.warnings
                 .push(format!("verification at the vendor failed: {failed}"));
         }
-        self.verified = Some(verification);
+        self.verified = Some(Box::new(verification));
         self
     }
 }
@@ -273,7 +274,7 @@ impl fmt::Display for Outcome {
         match self {
             Outcome::Anonymized(evidence) => {
                 write!(f, " {}", evidence.summary)?;
-                match &evidence.verified {
+                match evidence.verified.as_deref() {
                     Some(Verification::Passed { .. }) => f.write_str("; verified at the vendor")?,
                     Some(Verification::Unsupported { .. }) => {
                         f.write_str("; cannot be verified at the vendor")?;

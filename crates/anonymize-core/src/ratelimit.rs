@@ -1,4 +1,8 @@
 //! Client-side rate limiting at a vendor's published limits.
+//!
+//! [`Limiter`] is the contract (hold a slot from send until one window after the answer);
+//! [`RateLimiter`] keeps it inside one process, and a [`SharedLimits`] (e.g. the
+//! `anonymize-redis` crate) makes limiters that keep it across every process that shares them.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -7,6 +11,77 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 use tokio::time::Instant;
+
+use crate::error::Result;
+
+/// A limiter: **a request holds one of [`RateLimit::max`] slots from the moment it is sent until
+/// one [`RateLimit::window`] after it ends** (an answer, an error, a timeout, a cancellation).
+/// Then, in any interval of one window, at most `max` requests arrive at the vendor, whatever the
+/// network does (the proof is on [`RateLimiter`]).
+///
+/// [`RateLimiter`] is the in-process implementation, and the default of every vendor client. A
+/// limiter shared by several processes (the `anonymize-redis` crate) keeps the same guarantee for
+/// all of them together; it is built per budget by a [`SharedLimits`] given to a vendor builder's
+/// `shared_limits` method.
+///
+/// The HTTP client calls [`acquire`](Self::acquire) before every attempt (retries, clones and
+/// token requests each hold their own slot) and drops the [`RatePermit`] when the attempt has
+/// ended. An implementation must:
+///
+/// - grant a slot only when fewer than `max` are held or cooling down;
+/// - keep it until one window after the permit is dropped; a permit that carries a
+///   [`deadline`](RatePermit::deadline) may instead be counted free one window after that
+///   deadline, whichever comes first (the HTTP client ends the request by the deadline, so a
+///   holder that dies never keeps its slot longer);
+/// - answer an error, and grant nothing, when it cannot tell whether a slot is free (a shared
+///   store that cannot be reached): the call then fails with that error and sends nothing.
+#[async_trait::async_trait]
+pub trait Limiter: Send + Sync + fmt::Debug {
+    /// The limit enforced.
+    fn limit(&self) -> RateLimit;
+
+    /// Wait until a slot is free and take it for one request that will take at most
+    /// `max_attempt` (the client's request timeout) from when it is sent. An error means no slot
+    /// was taken: the request must not be sent.
+    async fn acquire(&self, max_attempt: Duration) -> Result<RatePermit>;
+}
+
+/// Makes the [`Limiter`] of each of a vendor's budgets: the value a vendor builder's
+/// `shared_limits` method takes, so that every client built with the same `SharedLimits` (in this
+/// process or, for a shared store, in any other) counts against the same budgets.
+///
+/// `class` names one of the vendor's budgets (360Learning: `reads` and `writes`; a vendor that
+/// publishes a single limit: `requests`), `limit` is the limit the client was configured with for
+/// it. Two calls with the same class must give limiters that share their slots.
+pub trait SharedLimits: Send + Sync + fmt::Debug {
+    /// The limiter for the budget `class`, enforcing `limit`. An error fails the client's
+    /// `build`.
+    fn limiter(&self, class: &str, limit: RateLimit) -> Result<Arc<dyn Limiter>>;
+}
+
+/// The budget class given to a [`SharedLimits`] by a vendor with one limit for all its requests.
+pub const REQUESTS_CLASS: &str = "requests";
+
+/// The limiter of a client whose vendor publishes no limit (its builder's `rate_limit` and
+/// `shared_limits`): none without a `limit`; an in-process [`RateLimiter`] with one; with
+/// `shared` too, `shared`'s limiter for [`REQUESTS_CLASS`]. `shared` without a `limit` is an
+/// [`Error::Configuration`](crate::Error::Configuration): a shared budget needs a limit to share,
+/// and silently sharing nothing would defeat the caller's intent.
+pub fn optional_limiter(
+    limit: Option<RateLimit>,
+    shared: Option<&dyn SharedLimits>,
+) -> Result<Option<Arc<dyn Limiter>>> {
+    Ok(match (limit, shared) {
+        (None, None) => None,
+        (None, Some(_)) => {
+            return Err(crate::Error::configuration(
+                "shared_limits needs a rate_limit: this vendor publishes no limit to share",
+            ));
+        }
+        (Some(limit), None) => Some(Arc::new(RateLimiter::new(limit))),
+        (Some(limit), Some(shared)) => Some(shared.limiter(REQUESTS_CLASS, limit)?),
+    })
+}
 
 /// A published limit: at most `max` requests in any `window`. Give a [`RateLimiter`] the vendor's
 /// exact figures: it keeps the vendor's count of arrivals within them by construction.
@@ -78,11 +153,41 @@ struct State {
     cooling: VecDeque<Instant>,
 }
 
-/// One request's slot; see [`RateLimiter`]. Hold it until the answer is read (or the request is
+/// One request's slot; see [`Limiter`]. Hold it until the answer is read (or the request is
 /// given up); dropping it frees the slot one window later.
 #[must_use = "the slot is released when the permit is dropped"]
 pub struct RatePermit {
-    inner: Arc<Inner>,
+    release: Release,
+    deadline: Option<Instant>,
+}
+
+/// What dropping a permit does.
+enum Release {
+    /// An in-process [`RateLimiter`]'s slot.
+    Local(Arc<Inner>),
+    /// Another limiter's release (taken once, by `Drop`).
+    Custom(Option<Box<dyn FnOnce() + Send>>),
+}
+
+impl RatePermit {
+    /// A permit of a [`Limiter`] other than [`RateLimiter`]: dropping it runs `release` (once),
+    /// which starts the slot's cool-down. `release` runs inside `Drop`, also when a call is
+    /// cancelled: it must not block (spawn the work, e.g. a round trip to a shared store).
+    ///
+    /// With a `deadline`, the HTTP client sends the request only before it, with a timeout that
+    /// ends by it: the limiter may then count the slot as free one window after the deadline,
+    /// even if `release` never runs (a crash).
+    pub fn new(deadline: Option<Instant>, release: impl FnOnce() + Send + 'static) -> Self {
+        Self {
+            release: Release::Custom(Some(Box::new(release))),
+            deadline,
+        }
+    }
+
+    /// When the request must have ended, for a limiter that needs it (see [`RatePermit::new`]).
+    pub fn deadline(&self) -> Option<Instant> {
+        self.deadline
+    }
 }
 
 impl RateLimiter {
@@ -116,7 +221,8 @@ impl RateLimiter {
                 if state.in_flight + state.cooling.len() < self.inner.limit.max as usize {
                     state.in_flight += 1;
                     return RatePermit {
-                        inner: Arc::clone(&self.inner),
+                        release: Release::Local(Arc::clone(&self.inner)),
+                        deadline: None,
                     };
                 }
                 // Every slot is busy: the first to cool down frees one; with none cooling, the
@@ -131,6 +237,19 @@ impl RateLimiter {
     }
 }
 
+#[async_trait::async_trait]
+impl Limiter for RateLimiter {
+    fn limit(&self) -> RateLimit {
+        self.inner.limit
+    }
+
+    /// [`RateLimiter::acquire`]: never fails, and needs no deadline (the slot is held until the
+    /// permit is dropped, however long the request takes).
+    async fn acquire(&self, _max_attempt: Duration) -> Result<RatePermit> {
+        Ok(RateLimiter::acquire(self).await)
+    }
+}
+
 impl Inner {
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
@@ -139,19 +258,28 @@ impl Inner {
 
 impl Drop for RatePermit {
     fn drop(&mut self) {
-        let mut state = self.inner.lock();
-        state.in_flight -= 1;
-        state
-            .cooling
-            .push_back(Instant::now() + self.inner.limit.window);
-        drop(state);
-        self.inner.released.notify_waiters();
+        match &mut self.release {
+            Release::Local(inner) => {
+                let mut state = inner.lock();
+                state.in_flight -= 1;
+                state.cooling.push_back(Instant::now() + inner.limit.window);
+                drop(state);
+                inner.released.notify_waiters();
+            }
+            Release::Custom(release) => {
+                if let Some(release) = release.take() {
+                    release();
+                }
+            }
+        }
     }
 }
 
 impl fmt::Debug for RatePermit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RatePermit").finish_non_exhaustive()
+        f.debug_struct("RatePermit")
+            .field("deadline", &self.deadline)
+            .finish_non_exhaustive()
     }
 }
 
@@ -254,6 +382,38 @@ mod tests {
                 "{round_trip_ms} ms: {rate}"
             );
         }
+    }
+
+    /// A fake shared store: records what it was asked for, hands out in-process limiters.
+    #[derive(Debug, Default)]
+    struct Recording(Mutex<Vec<(String, RateLimit)>>);
+
+    impl SharedLimits for Recording {
+        fn limiter(&self, class: &str, limit: RateLimit) -> Result<Arc<dyn Limiter>> {
+            self.0.lock().unwrap().push((class.to_owned(), limit));
+            Ok(Arc::new(RateLimiter::new(limit)))
+        }
+    }
+
+    #[test]
+    fn a_vendor_without_a_published_limit_shares_only_a_given_one() {
+        let limit = RateLimit::per_second(7);
+        let shared = Recording::default();
+        assert!(optional_limiter(None, None).unwrap().is_none());
+        let err = optional_limiter(None, Some(&shared)).unwrap_err();
+        assert!(matches!(err, crate::Error::Configuration { .. }), "{err:?}");
+        assert!(err.to_string().contains("rate_limit"), "{err}");
+        let local = optional_limiter(Some(limit), None).unwrap().unwrap();
+        assert_eq!(local.limit(), limit);
+        assert!(shared.0.lock().unwrap().is_empty());
+        let from_shared = optional_limiter(Some(limit), Some(&shared))
+            .unwrap()
+            .unwrap();
+        assert_eq!(from_shared.limit(), limit);
+        assert_eq!(
+            *shared.0.lock().unwrap(),
+            [(REQUESTS_CLASS.to_owned(), limit)]
+        );
     }
 
     #[tokio::test(start_paused = true)]

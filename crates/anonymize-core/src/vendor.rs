@@ -7,7 +7,8 @@
 //! the authorizer for its token requests). Each endpoint is a [`Call`] sent with
 //! [`HttpClient::execute`], which does everything else:
 //!
-//! - the client-side [`RateLimiter`], counting every attempt;
+//! - the client-side [`RateLimiter`] (or a shared [`Limiter`](crate::Limiter)), counting every
+//!   attempt;
 //! - the credential, and one refresh and retry after a 401;
 //! - the connect and request timeouts, HTTPS only (loopback excepted), no redirects, a cap on the
 //!   response body;
@@ -33,6 +34,6 @@ pub use crate::error::{EXCERPT_CHARS, VendorReply, excerpt};
 pub use crate::error_body::{ErrorBody, ErrorBodyReader};
 pub use crate::http::{Call, HttpClient, Response, append_segments, check_base_url};
 pub use crate::id::VendorId;
-pub use crate::ratelimit::{RateLimiter, RatePermit};
+pub use crate::ratelimit::{REQUESTS_CLASS, RateLimiter, RatePermit, optional_limiter};
 /// The body type of [`Call::body`] (re-exported so that vendor crates name one version).
 pub use bytes::Bytes;

@@ -809,3 +809,108 @@ async fn the_user_agent_is_ours_unless_a_callers_builder_sets_one() {
     http.execute(get(&http, "theirs")).await.unwrap();
     theirs.assert_calls(1);
 }
+
+/// A [`Limiter`] for the tests below: counts acquires and releases, fails when told to, and
+/// gives permits a deadline `lease` after the acquire.
+#[derive(Debug, Default)]
+struct CountingLimiter {
+    fail: bool,
+    lease: Option<Duration>,
+    acquired: Arc<AtomicUsize>,
+    released: Arc<AtomicUsize>,
+}
+
+#[async_trait]
+impl anonymize_core::Limiter for CountingLimiter {
+    fn limit(&self) -> anonymize_core::RateLimit {
+        anonymize_core::RateLimit::per_second(10)
+    }
+
+    async fn acquire(
+        &self,
+        _max_attempt: Duration,
+    ) -> anonymize_core::Result<anonymize_core::vendor::RatePermit> {
+        if self.fail {
+            return Err(Error::limiter_unavailable(
+                "test:{budget}",
+                "store unreachable",
+                None,
+            ));
+        }
+        self.acquired.fetch_add(1, Ordering::SeqCst);
+        let released = self.released.clone();
+        let deadline = self.lease.map(|l| tokio::time::Instant::now() + l);
+        Ok(anonymize_core::vendor::RatePermit::new(
+            deadline,
+            move || {
+                released.fetch_add(1, Ordering::SeqCst);
+            },
+        ))
+    }
+}
+
+/// Fail closed: a limiter that cannot answer fails the call with its typed error, and the vendor
+/// sees nothing (no fall-back to sending unlimited).
+#[tokio::test]
+async fn an_unavailable_limiter_fails_the_call_and_sends_nothing() {
+    let server = MockServer::start_async().await;
+    let mock = server
+        .mock_async(|when, then| {
+            when.method(GET).path("/thing");
+            then.status(200).body("{}");
+        })
+        .await;
+    let limiter = CountingLimiter {
+        fail: true,
+        ..CountingLimiter::default()
+    };
+    let http = client(&server, HttpConfig::default().with_retry(fast_retry(3)));
+    let err = http
+        .execute(get(&http, "thing").rate_limited(&limiter))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::LimiterUnavailable { .. }), "{err:?}");
+    assert_eq!(err.kind(), "limiter_unavailable");
+    assert!(err.to_string().contains("test:{budget}"), "{err}");
+    assert!(err.is_retryable());
+    mock.assert_calls(0);
+
+    // The same through the client's own limiter (a vendor with one budget).
+    let http = client(&server, HttpConfig::default()).with_limiter(Arc::new(CountingLimiter {
+        fail: true,
+        ..CountingLimiter::default()
+    }));
+    let err = http.execute(get(&http, "thing")).await.unwrap_err();
+    assert!(matches!(err, Error::LimiterUnavailable { .. }), "{err:?}");
+    mock.assert_calls(0);
+}
+
+/// A permit's deadline bounds the request: a vendor slower than the lease is given up by the
+/// deadline (so a shared lease never ends while its request may still arrive), every attempt
+/// holds its own permit, and each is released once.
+#[tokio::test]
+async fn a_permit_deadline_ends_the_request_by_it_and_every_attempt_holds_a_permit() {
+    let server = MockServer::start_async().await;
+    let mock = server
+        .mock_async(|when, then| {
+            when.method(GET).path("/slow");
+            then.status(200).body("{}").delay(Duration::from_secs(3));
+        })
+        .await;
+    let limiter = Arc::new(CountingLimiter {
+        lease: Some(Duration::from_millis(300)),
+        ..CountingLimiter::default()
+    });
+    let (acquired, released) = (limiter.acquired.clone(), limiter.released.clone());
+    let http =
+        client(&server, HttpConfig::default().with_retry(fast_retry(1))).with_limiter(limiter);
+    let started = Instant::now();
+    let err = http.execute(get(&http, "slow")).await.unwrap_err();
+    let took = started.elapsed();
+    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+    // Two attempts of at most 300 ms each, far below the server's 3 s.
+    assert!(took < Duration::from_millis(2500), "{took:?}");
+    mock.assert_calls(2);
+    assert_eq!(acquired.load(Ordering::SeqCst), 2);
+    assert_eq!(released.load(Ordering::SeqCst), 2);
+}

@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use anonymize_core::vendor::{
     Authorizer, HttpClient, StaticCredential, TokenCache, append_segments, env_url, env_url_opt,
-    env_var_opt,
+    env_var_opt, optional_limiter,
 };
-use anonymize_core::{Error, HttpConfig, Result};
+use anonymize_core::{Error, HttpConfig, RateLimit, Result, SharedLimits};
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
@@ -62,6 +62,8 @@ pub struct GuardhouseClientBuilder {
     page_size: u32,
     max_pages: u32,
     verify_archived: bool,
+    rate_limit: Option<RateLimit>,
+    shared_limits: Option<Arc<dyn SharedLimits>>,
 }
 
 impl fmt::Debug for GuardhouseClientBuilder {
@@ -78,6 +80,8 @@ impl fmt::Debug for GuardhouseClientBuilder {
             .field("page_size", &self.page_size)
             .field("max_pages", &self.max_pages)
             .field("verify_archived", &self.verify_archived)
+            .field("rate_limit", &self.rate_limit)
+            .field("shared_limits", &self.shared_limits)
             .finish()
     }
 }
@@ -98,6 +102,8 @@ impl GuardhouseClient {
             page_size: DEFAULT_PAGE_SIZE,
             max_pages: DEFAULT_MAX_PAGES,
             verify_archived: false,
+            rate_limit: None,
+            shared_limits: None,
         }
     }
 
@@ -237,6 +243,28 @@ impl GuardhouseClientBuilder {
         self
     }
 
+    /// A client-side limit for every request (token requests included), at most `limit.max()`
+    /// in any window, kept by an in-process limiter (or the [`shared_limits`](Self::shared_limits)
+    /// one). Guardhouse publishes no rate limit, so there is none by default: set one when your
+    /// tenant has one.
+    #[must_use = "a builder method returns the changed builder"]
+    pub fn rate_limit(mut self, limit: RateLimit) -> Self {
+        self.rate_limit = Some(limit);
+        self
+    }
+
+    /// Share the [`rate_limit`](Self::rate_limit) with every other client built with `limits`,
+    /// in this process or any other (e.g. `anonymize_redis::RedisLimits` through Redis), as
+    /// one budget (class [`REQUESTS_CLASS`](anonymize_core::vendor::REQUESTS_CLASS)). Guardhouse
+    /// publishes no limit, so this needs a `rate_limit`: without one,
+    /// [`build`](Self::build) refuses it. A shared limiter that cannot answer fails the call
+    /// with [`Error::LimiterUnavailable`] and sends nothing.
+    #[must_use = "a builder method returns the changed builder"]
+    pub fn shared_limits(mut self, limits: Arc<dyn SharedLimits>) -> Self {
+        self.shared_limits = Some(limits);
+        self
+    }
+
     /// After each anonymization in a batch, read the user back and check that it is
     /// `Archived` (default off; one more request per user). The evidence then says
     /// `status Archived`; a user that reads back otherwise (or cannot be read) is still
@@ -266,8 +294,12 @@ impl GuardhouseClientBuilder {
             return Err(Error::configuration("the page limit must be at least 1"));
         }
         let api_base = self.api_base.unwrap_or_else(|| self.issuer.clone());
-        let plain =
+        let mut plain =
             HttpClient::new(VENDOR, api_base, self.http)?.with_error_reader(read_error_body);
+        // Before the token source takes its clone: token requests count too.
+        if let Some(limiter) = optional_limiter(self.rate_limit, self.shared_limits.as_deref())? {
+            plain = plain.with_limiter(limiter);
+        }
         let auth: Arc<dyn Authorizer> = match credentials {
             Credentials::ClientCredentials {
                 client_id,
@@ -348,6 +380,32 @@ mod tests {
         ));
         let client = b().client_credentials("id", secret()).build().unwrap();
         assert_eq!(client.base_url(), &issuer);
+    }
+
+    /// Guardhouse publishes no limit: shared limits need one to share.
+    #[test]
+    fn shared_limits_need_a_rate_limit() {
+        #[derive(Debug)]
+        struct InProcess;
+        impl SharedLimits for InProcess {
+            fn limiter(
+                &self,
+                _class: &str,
+                limit: RateLimit,
+            ) -> Result<Arc<dyn anonymize_core::Limiter>> {
+                Ok(Arc::new(anonymize_core::vendor::RateLimiter::new(limit)))
+            }
+        }
+        let issuer = Url::parse("https://tenant.guardhouse.cloud").unwrap();
+        let b = || GuardhouseClient::builder(issuer.clone()).bearer_token(SecretString::from("t"));
+        let err = b().shared_limits(Arc::new(InProcess)).build().unwrap_err();
+        assert!(matches!(err, Error::Configuration { .. }), "{err:?}");
+        assert!(err.to_string().contains("rate_limit"), "{err}");
+        b().rate_limit(RateLimit::per_second(5))
+            .shared_limits(Arc::new(InProcess))
+            .build()
+            .unwrap();
+        b().rate_limit(RateLimit::per_second(5)).build().unwrap();
     }
 
     fn from_env(vars: &[(&str, &str)]) -> Result<GuardhouseClientBuilder> {

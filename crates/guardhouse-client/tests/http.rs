@@ -652,7 +652,7 @@ async fn verification_reports_the_status_read_back() {
             assert_eq!(&*e.summary, "HTTP 204");
             assert!(e.warnings.is_empty(), "{:?}", e.warnings);
             assert!(
-                matches!(&e.verified, Some(Verification::Passed { how, .. }) if how.contains("status Archived")),
+                matches!(e.verified.as_deref(), Some(Verification::Passed { how, .. }) if how.contains("status Archived")),
                 "{:?}",
                 e.verified
             );
@@ -672,7 +672,10 @@ async fn verification_reports_the_status_read_back() {
                 e.warnings,
                 ["verification at the vendor failed: status is not Archived"]
             );
-            assert_eq!(e.verified.as_ref().map(Verification::label), Some("failed"));
+            assert_eq!(
+                e.verified.as_deref().map(Verification::label),
+                Some("failed")
+            );
         }
         other => panic!("{other:?}"),
     }

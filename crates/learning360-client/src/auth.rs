@@ -1,11 +1,12 @@
 //! The token grant: OAuth client credentials at `POST /api/v2/oauth2/token`.
 
 use std::fmt;
+use std::sync::Arc;
 
-use anonymize_core::Result;
 use anonymize_core::reqwest::header::{ACCEPT, HeaderValue};
 use anonymize_core::reqwest::{Method, StatusCode};
-use anonymize_core::vendor::{Call, HttpClient, IssuedToken, RateLimiter, TokenSource};
+use anonymize_core::vendor::{Call, HttpClient, IssuedToken, TokenSource};
+use anonymize_core::{Limiter, Result};
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
@@ -23,7 +24,7 @@ pub(crate) struct ClientCredentials {
     url: Url,
     client_id: String,
     client_secret: SecretString,
-    writes: RateLimiter,
+    writes: Arc<dyn Limiter>,
 }
 
 impl ClientCredentials {
@@ -32,7 +33,7 @@ impl ClientCredentials {
         http: HttpClient,
         client_id: String,
         client_secret: SecretString,
-        writes: RateLimiter,
+        writes: Arc<dyn Limiter>,
     ) -> Self {
         let url = http.url(&["api", "v2", "oauth2", "token"]);
         Self {
@@ -74,7 +75,7 @@ impl TokenSource for ClientCredentials {
                 API_VERSION_HEADER.clone(),
                 HeaderValue::from_static(API_VERSION),
             )
-            .rate_limited(&self.writes)
+            .rate_limited(&*self.writes)
             // Asking for a token twice has no side effect.
             .idempotent(true)
             .expect_status(StatusCode::OK);

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anonymize_core::vendor::{
     Authorizer, HttpClient, RateLimiter, StaticCredential, TokenCache, env_url, env_var,
 };
-use anonymize_core::{Error, HttpConfig, RateLimit, Result};
+use anonymize_core::{Error, HttpConfig, Limiter, RateLimit, Result, SharedLimits};
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
@@ -40,6 +40,31 @@ pub fn default_write_limit() -> RateLimit {
     RateLimit::new(WRITES_PER_SECOND, DEFAULT_LIMIT_WINDOW)
 }
 
+/// The budget class of reads (GET) given to a [`SharedLimits`]: `reads`.
+pub const READS_CLASS: &str = "reads";
+
+/// The budget class of writes (POST, PUT, PATCH, DELETE, token requests) given to a
+/// [`SharedLimits`]: `writes`.
+pub const WRITES_CLASS: &str = "writes";
+
+/// The read and write limiters: in-process, or from `shared` (one budget per class).
+pub(crate) fn limiters(
+    shared: Option<&dyn SharedLimits>,
+    read_limit: RateLimit,
+    write_limit: RateLimit,
+) -> Result<(Arc<dyn Limiter>, Arc<dyn Limiter>)> {
+    Ok(match shared {
+        None => (
+            Arc::new(RateLimiter::new(read_limit)),
+            Arc::new(RateLimiter::new(write_limit)),
+        ),
+        Some(shared) => (
+            shared.limiter(READS_CLASS, read_limit)?,
+            shared.limiter(WRITES_CLASS, write_limit)?,
+        ),
+    })
+}
+
 /// The environment variables [`Learning360Client::from_env`] reads.
 const ENV_URL: &str = "LEARNING360_URL";
 const ENV_CLIENT_ID: &str = "LEARNING360_CLIENT_ID";
@@ -62,6 +87,7 @@ pub struct Learning360ClientBuilder {
     delete_external_ids: bool,
     concurrency: usize,
     directory: Option<Directory>,
+    shared_limits: Option<Arc<dyn SharedLimits>>,
 }
 
 impl fmt::Debug for Learning360ClientBuilder {
@@ -79,6 +105,7 @@ impl fmt::Debug for Learning360ClientBuilder {
             .field("write_limit", &self.write_limit)
             .field("delete_external_ids", &self.delete_external_ids)
             .field("concurrency", &self.concurrency)
+            .field("shared_limits", &self.shared_limits)
             .finish_non_exhaustive()
     }
 }
@@ -98,6 +125,7 @@ impl Learning360Client {
             delete_external_ids: true,
             concurrency: 4,
             directory: None,
+            shared_limits: None,
         }
     }
 
@@ -181,6 +209,23 @@ impl Learning360ClientBuilder {
         self
     }
 
+    /// Share the read and write budgets with every other client built with `limits`, in this
+    /// process or any other (e.g. `anonymize_redis::RedisLimits` through Redis): the limits
+    /// above are then enforced for all of them together, not per client. 360Learning counts
+    /// per company, so give every sender to one company the same `limits` (and a name per
+    /// company). `limits` is asked for one limiter per class, [`READS_CLASS`] and
+    /// [`WRITES_CLASS`], with [`read_limit`](Self::read_limit) and
+    /// [`write_limit`](Self::write_limit).
+    ///
+    /// Without it (the default), each client keeps its limits in-process: safe only while it is
+    /// the only sender. A shared limiter that cannot answer fails the call with
+    /// [`Error::LimiterUnavailable`] and sends nothing.
+    #[must_use = "a builder method returns the changed builder"]
+    pub fn shared_limits(mut self, limits: Arc<dyn SharedLimits>) -> Self {
+        self.shared_limits = Some(limits);
+        self
+    }
+
     /// Whether pseudonymization also deletes the user's external ids (`deleteExternalIds=true`).
     /// Default `true`: kept external-id mappings let connectors (SSO, HRIS sync) identify the
     /// pseudonymized user again and reactivate them.
@@ -213,7 +258,11 @@ impl Learning360ClientBuilder {
         }
         let http = HttpClient::new(VENDOR, self.base, self.http_config)?
             .with_error_reader(read_error_body);
-        let writes = RateLimiter::new(self.write_limit);
+        let (reads, writes) = limiters(
+            self.shared_limits.as_deref(),
+            self.read_limit,
+            self.write_limit,
+        )?;
         let auth: Arc<dyn Authorizer> = match self.credentials {
             None => {
                 return Err(Error::configuration(
@@ -237,7 +286,7 @@ impl Learning360ClientBuilder {
         };
         Ok(Learning360Client::from_inner(Inner {
             http: http.with_authorizer(auth),
-            reads: RateLimiter::new(self.read_limit),
+            reads,
             writes,
             delete_external_ids: self.delete_external_ids,
             concurrency: self.concurrency,

@@ -4,9 +4,10 @@
 use std::fmt;
 use std::sync::Arc;
 
+use anonymize_core::Limiter;
 use anonymize_core::reqwest::header::{ACCEPT, HeaderName, HeaderValue};
 use anonymize_core::reqwest::{Method, StatusCode};
-use anonymize_core::vendor::{Call, HttpClient, RateLimiter};
+use anonymize_core::vendor::{Call, HttpClient};
 use anonymize_core::{Email, Error, Result};
 use futures_util::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use url::Url;
@@ -46,8 +47,9 @@ pub struct Learning360Client {
 pub(crate) struct Inner {
     /// Authorizes every request (a token cache or a pre-issued token).
     pub(crate) http: HttpClient,
-    pub(crate) reads: RateLimiter,
-    pub(crate) writes: RateLimiter,
+    /// In-process by default, or one of the builder's `shared_limits`.
+    pub(crate) reads: Arc<dyn Limiter>,
+    pub(crate) writes: Arc<dyn Limiter>,
     pub(crate) delete_external_ids: bool,
     pub(crate) concurrency: usize,
     pub(crate) directory: Option<Directory>,
@@ -105,7 +107,7 @@ impl Learning360Client {
                 API_VERSION_HEADER.clone(),
                 HeaderValue::from_static(API_VERSION),
             )
-            .rate_limited(limiter)
+            .rate_limited(&**limiter)
     }
 
     fn user_url(&self, id: &UserId, tail: Option<&str>) -> Url {

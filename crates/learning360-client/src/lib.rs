@@ -94,8 +94,8 @@ pub const EU_BASE_URL: &str = "https://app.360learning.com";
 pub const US_BASE_URL: &str = "https://app.us.360learning.com";
 
 pub use builder::{
-    DEFAULT_LIMIT_WINDOW, Learning360ClientBuilder, READS_PER_SECOND, WRITES_PER_SECOND,
-    default_read_limit, default_write_limit,
+    DEFAULT_LIMIT_WINDOW, Learning360ClientBuilder, READS_CLASS, READS_PER_SECOND, WRITES_CLASS,
+    WRITES_PER_SECOND, default_read_limit, default_write_limit,
 };
 pub use client::{Learning360Client, PageStream, UserStream};
 pub use directory::{Directory, DirectoryEntry, DirectoryOptions};

@@ -17,10 +17,8 @@ use std::sync::Arc;
 
 use anonymize_core::reqwest::header::{ACCEPT, HeaderName, HeaderValue};
 use anonymize_core::reqwest::{Method, StatusCode};
-use anonymize_core::vendor::{
-    Call, Credential, HttpClient, RateLimiter, StaticCredential, VendorId,
-};
-use anonymize_core::{Email, Error, HttpConfig, RateLimit, Result};
+use anonymize_core::vendor::{Call, Credential, HttpClient, StaticCredential, VendorId};
+use anonymize_core::{Email, Error, HttpConfig, Limiter, RateLimit, Result, SharedLimits};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -120,8 +118,8 @@ pub struct V1Client {
     /// query (`query_credentials`).
     http: HttpClient,
     query_credentials: Option<(String, SecretString)>,
-    reads: RateLimiter,
-    writes: RateLimiter,
+    reads: Arc<dyn Limiter>,
+    writes: Arc<dyn Limiter>,
 }
 
 impl fmt::Debug for V1Client {
@@ -147,6 +145,7 @@ pub struct V1ClientBuilder {
     http_config: HttpConfig,
     read_limit: RateLimit,
     write_limit: RateLimit,
+    shared_limits: Option<Arc<dyn SharedLimits>>,
 }
 
 impl fmt::Debug for V1ClientBuilder {
@@ -202,6 +201,16 @@ impl V1ClientBuilder {
         self
     }
 
+    /// Share the read and write budgets with every client built with `limits` (v2 clients
+    /// included: the classes are the same, [`READS_CLASS`](crate::READS_CLASS) and
+    /// [`WRITES_CLASS`](crate::WRITES_CLASS)); see
+    /// [`Learning360ClientBuilder::shared_limits`](crate::Learning360ClientBuilder::shared_limits).
+    #[must_use = "a builder method returns the changed builder"]
+    pub fn shared_limits(mut self, limits: Arc<dyn SharedLimits>) -> Self {
+        self.shared_limits = Some(limits);
+        self
+    }
+
     /// Check the settings and build the client. Nothing is sent.
     pub fn build(self) -> Result<V1Client> {
         let http = HttpClient::new(VENDOR, self.base, self.http_config)?
@@ -216,6 +225,11 @@ impl V1ClientBuilder {
                 "the company id and API key must not be empty",
             ));
         }
+        let (reads, writes) = crate::builder::limiters(
+            self.shared_limits.as_deref(),
+            self.read_limit,
+            self.write_limit,
+        )?;
         let (http, query_credentials) = if self.in_query {
             (http, Some((company, key)))
         } else {
@@ -231,8 +245,8 @@ impl V1ClientBuilder {
         Ok(V1Client {
             http,
             query_credentials,
-            reads: RateLimiter::new(self.read_limit),
-            writes: RateLimiter::new(self.write_limit),
+            reads,
+            writes,
         })
     }
 }
@@ -249,6 +263,7 @@ impl V1Client {
             http_config: HttpConfig::default(),
             read_limit: default_read_limit(),
             write_limit: default_write_limit(),
+            shared_limits: None,
         }
     }
 
@@ -270,7 +285,7 @@ impl V1Client {
         }
         Call::new(operation, method, url)
             .header(ACCEPT, HeaderValue::from_static("application/json"))
-            .rate_limited(limiter)
+            .rate_limited(&**limiter)
     }
 
     /// `PUT /api/v1/users/{email-or-id}/pseudonymize` (the e-mail percent-encoded as one path

@@ -640,7 +640,9 @@ async fn verified_erasures_check_the_pseudonymized_answer_against_the_user_read_
     match &out[0].outcome {
         anonymize_core::Outcome::Anonymized(e) => {
             assert_eq!(
-                e.verified.as_ref().map(anonymize_core::Verification::label),
+                e.verified
+                    .as_deref()
+                    .map(anonymize_core::Verification::label),
                 Some("passed"),
                 "{e:?}"
             );

@@ -838,7 +838,7 @@ mod tests {
                 .iter()
                 .map(|v| match &v.status {
                     VendorStatus::Finished(Outcome::Anonymized(e)) => {
-                        e.verified.as_ref().map(crate::Verification::label)
+                        e.verified.as_deref().map(crate::Verification::label)
                     }
                     _ => None,
                 })

@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use url::Url;
 
 use crate::error::{Error, Result, VendorReply};
-use crate::ratelimit::RateLimiter;
+use crate::ratelimit::Limiter;
 
 /// One request, described once and sent as often as the retry policy allows.
 pub struct Call<'a> {
@@ -20,7 +20,7 @@ pub struct Call<'a> {
     pub(crate) headers: HeaderMap,
     /// The body and its `Content-Type` (a static value: no header map built for it per call).
     pub(crate) body: Option<(Bytes, &'static str)>,
-    pub(crate) limiter: Option<&'a RateLimiter>,
+    pub(crate) limiter: Option<&'a dyn Limiter>,
     pub(crate) idempotent: bool,
     pub(crate) expected: Option<StatusCode>,
 }
@@ -85,9 +85,11 @@ impl<'a> Call<'a> {
         self
     }
 
-    /// Count every attempt of this request against `limiter`.
+    /// Count every attempt of this request against `limiter` (an in-process
+    /// [`RateLimiter`](crate::vendor::RateLimiter) or a shared one). Without it, the client's own
+    /// limiter applies, if it has one ([`HttpClient::with_limiter`](crate::vendor::HttpClient::with_limiter)).
     #[must_use]
-    pub fn rate_limited(mut self, limiter: &'a RateLimiter) -> Self {
+    pub fn rate_limited(mut self, limiter: &'a dyn Limiter) -> Self {
         self.limiter = Some(limiter);
         self
     }

@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use reqwest::StatusCode;
@@ -15,7 +16,7 @@ use super::config::{HttpConfig, append_segments, check_base_url};
 use crate::auth::{Authorizer, Credential};
 use crate::error::{Error, Result, VendorReply};
 use crate::error_body::{ErrorBody, ErrorBodyReader};
-use crate::ratelimit::RatePermit;
+use crate::ratelimit::{Limiter, RatePermit};
 use crate::retry::{RetryBudget, is_retryable_status, parse_retry_after};
 
 /// A vendor's HTTP client: cheap to clone, every clone shares one connection pool.
@@ -37,6 +38,8 @@ struct Inner {
     client: reqwest::Client,
     retry_budget: Arc<RetryBudget>,
     read_error_body: ErrorBodyReader,
+    /// The limiter of every call that names none ([`HttpClient::with_limiter`]).
+    limiter: Option<Arc<dyn Limiter>>,
 }
 
 impl fmt::Debug for HttpClient {
@@ -45,6 +48,7 @@ impl fmt::Debug for HttpClient {
             .field("vendor", &self.inner.vendor)
             .field("base", &self.inner.base.as_str())
             .field("config", &self.inner.config)
+            .field("limiter", &self.inner.limiter)
             .field("auth", &self.auth)
             .finish()
     }
@@ -80,6 +84,7 @@ impl HttpClient {
                 config,
                 client,
                 read_error_body: ErrorBody::standard,
+                limiter: None,
             }),
             auth: None,
         })
@@ -90,23 +95,25 @@ impl HttpClient {
     /// before handing clones to a token source, so that they all read errors the same way.
     #[must_use]
     pub fn with_error_reader(self, reader: ErrorBodyReader) -> Self {
-        let Inner {
-            vendor,
-            base,
-            config,
-            client,
-            retry_budget,
-            ..
-        } = Arc::unwrap_or_clone(self.inner);
+        let mut inner = Arc::unwrap_or_clone(self.inner);
+        inner.read_error_body = reader;
         Self {
-            inner: Arc::new(Inner {
-                vendor,
-                base,
-                config,
-                client,
-                retry_budget,
-                read_error_body: reader,
-            }),
+            inner: Arc::new(inner),
+            auth: self.auth,
+        }
+    }
+
+    /// This client, counting every attempt of every call that names no limiter of its own
+    /// ([`Call::rate_limited`]) against `limiter`: for a vendor with one budget for all its
+    /// requests, token requests included. Call it, like
+    /// [`with_error_reader`](Self::with_error_reader), before
+    /// [`with_authorizer`](Self::with_authorizer) and before handing clones to a token source.
+    #[must_use]
+    pub fn with_limiter(self, limiter: Arc<dyn Limiter>) -> Self {
+        let mut inner = Arc::unwrap_or_clone(self.inner);
+        inner.limiter = Some(limiter);
+        Self {
+            inner: Arc::new(inner),
             auth: self.auth,
         }
     }
@@ -196,9 +203,30 @@ impl HttpClient {
                 None => None,
             };
             // Held from sending until the answer is read (or the attempt is given up); its slot
-            // cools down one window after that (see RateLimiter).
-            let permit = match call.limiter {
-                Some(limiter) => Some(self.wait_for_slot(limiter).await),
+            // cools down one window after that (see Limiter). A limiter that cannot answer (a
+            // shared store down) fails the call here: nothing is sent.
+            let limiter = call.limiter.or(self.inner.limiter.as_deref());
+            let permit = match limiter {
+                Some(limiter) => Some(match self.wait_for_slot(limiter).await {
+                    Ok(permit) => permit,
+                    Err(error) => return Err(self.ended(error, retries, started)),
+                }),
+                None => None,
+            };
+            // A shared limiter's lease ends at its deadline: the request must have ended by then,
+            // so it is sent only before it, with a timeout that ends by it.
+            let timeout = match permit.as_ref().and_then(|p| p.deadline()) {
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Err(Error::limiter_unavailable(
+                            format!("{limiter:?}"),
+                            "the slot's lease ran out before the request could be sent",
+                            None,
+                        ));
+                    }
+                    Some(left.min(self.inner.config.request_timeout))
+                }
                 None => None,
             };
             // Stop at the request: once the caller's stop is pulled, nothing is sent that is not
@@ -220,7 +248,7 @@ impl HttpClient {
             let attempt_started = Instant::now();
             let sent = {
                 use tracing::Instrument;
-                self.send_once(call, credential.as_ref())
+                self.send_once(call, credential.as_ref(), timeout)
                     .instrument(attempt_span.clone())
                     .await
             };
@@ -318,20 +346,21 @@ impl HttpClient {
         }
     }
 
-    /// Wait for a slot of `limiter`, in a span, counting the wait.
-    async fn wait_for_slot(&self, limiter: &crate::ratelimit::RateLimiter) -> RatePermit {
+    /// Wait for a slot of `limiter`, in a span, counting the wait. A limiter that cannot answer
+    /// (a shared store down) fails the attempt: nothing is sent.
+    async fn wait_for_slot(&self, limiter: &dyn Limiter) -> Result<RatePermit> {
         use tracing::Instrument;
         let started = Instant::now();
         let permit = limiter
-            .acquire()
+            .acquire(self.inner.config.request_timeout)
             .instrument(tracing::debug_span!("rate_limit_wait"))
-            .await;
+            .await?;
         let waited = started.elapsed();
         crate::telemetry::rate_limit_wait(self.inner.vendor, waited);
         if waited >= std::time::Duration::from_millis(1) {
             tracing::debug!(waited_ms = millis(waited), "waited for the rate limit");
         }
-        permit
+        Ok(permit)
     }
 
     /// Record the call's result on its span.
@@ -354,11 +383,16 @@ impl HttpClient {
         &self,
         call: &Call<'_>,
         credential: Option<&Credential>,
+        timeout: Option<Duration>,
     ) -> std::result::Result<Response, SendError> {
         let vendor = self.inner.vendor;
         // Built in place: each header is appended once (no header map copied per attempt), and
-        // the request timeout is the client's own (HttpClient::new set it), not a second timer.
+        // the request timeout is the client's own (HttpClient::new set it), not a second timer;
+        // a lease's shorter one replaces it (reqwest's total timeout covers the body too).
         let mut request = reqwest::Request::new(call.method.clone(), call.url.clone());
+        if timeout.is_some() {
+            *request.timeout_mut() = timeout;
+        }
         let headers = request.headers_mut();
         let credential_headers = credential.map(Credential::headers).into_iter().flatten();
         for (name, value) in call.headers.iter().chain(credential_headers) {
