@@ -55,6 +55,7 @@ impl HttpClient {
     /// [`with_error_reader`](Self::with_error_reader) says otherwise.
     pub fn new(vendor: &'static str, base: Url, config: HttpConfig) -> Result<Self> {
         check_base_url(&base, config.allow_insecure_http)?;
+        install_ring_provider();
         let builder = match &config.client_builder {
             Some(make) => make(),
             None => reqwest::Client::builder().user_agent(HttpConfig::DEFAULT_USER_AGENT),
@@ -380,6 +381,19 @@ impl HttpClient {
     }
 }
 
+/// With the `rustls-ring` feature (and not `rustls`, whose aws-lc provider reqwest then uses on
+/// its own), reqwest's rustls has no crypto provider of its own: make *ring* the process default
+/// unless the application installed one first (then its choice stands). Installing a default is
+/// what rustls itself asks of whoever builds a client without naming a provider; doing it here
+/// keeps every `reqwest::ClientBuilder`, yours included, with its own TLS settings.
+fn install_ring_provider() {
+    #[cfg(all(feature = "rustls-ring", not(feature = "rustls")))]
+    if rustls_ring_provider::crypto::CryptoProvider::get_default().is_none() {
+        // An `Err` means another thread installed one between the two calls: that one stands.
+        let _ = rustls_ring_provider::crypto::ring::default_provider().install_default();
+    }
+}
+
 /// The answer's media type, for an error (`text/html`, `no body type`): never personal data.
 fn content_type(headers: &reqwest::header::HeaderMap) -> String {
     headers
@@ -412,6 +426,19 @@ enum SendError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// With `rustls-ring` alone reqwest has no crypto provider: building a client for an HTTPS
+    /// URL panicked until `install_ring_provider` gave it one. (`.ci/run` runs this test with
+    /// that feature alone; with the default features it checks aws-lc's path.)
+    #[test]
+    fn a_client_builds_with_the_compiled_tls_backend() {
+        let http = HttpClient::new(
+            "v",
+            Url::parse("https://vendor.example/").unwrap(),
+            HttpConfig::default(),
+        );
+        assert!(http.is_ok(), "{http:?}");
+    }
 
     #[test]
     fn the_url_keeps_the_base_path() {
