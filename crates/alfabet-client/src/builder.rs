@@ -67,6 +67,16 @@ impl fmt::Debug for AlfabetClientBuilder {
 }
 
 impl AlfabetClient {
+    /// Start building a client for the API server at `base_url`, e.g.
+    /// `https://host/AlfabetAPIServer` (its path is kept; paths are case-sensitive). Requests go
+    /// to `{base_url}/api/token` and `{base_url}/api/v2/anonymizeuser`. `http://` is accepted for
+    /// loopback hosts only, unless [`HttpConfig::allow_insecure_http`] says otherwise.
+    ///
+    /// [`HttpConfig::allow_insecure_http`]: anonymize_core::HttpConfig::allow_insecure_http
+    pub fn builder(base_url: Url) -> AlfabetClientBuilder {
+        AlfabetClientBuilder::new(base_url)
+    }
+
     /// A builder from the environment, the settings the `alfabet` example reads:
     ///
     /// - `ALFABET_URL`: the API server, e.g. `https://host/AlfabetAPIServer`;
