@@ -8,6 +8,9 @@
 //!
 //! The HTTP status → variant mapping lives in exactly one place, [`Error::from_reply`].
 //!
+//! An error the HTTP client gave up on says how hard it tried: [`Error::attempts`] and
+//! [`Error::elapsed`] (kept in its [`ErrorRecord`] too), like object_store's retry error.
+//!
 //! `Display` names the vendor, the operation, the status, the vendor's code and message; it never
 //! contains a secret, a request body or a whole response body, only an excerpt of at most
 //! [`EXCERPT_CHARS`] characters.
@@ -41,6 +44,62 @@ struct ReplyFields {
     status: StatusCode,
     code: Option<String>,
     message: Option<String>,
+    tries: Option<Tries>,
+}
+
+/// How hard the HTTP client tried before it returned an error: the requests it sent (the
+/// first one and every retry) and the time from the first attempt to giving up, waits included.
+///
+/// `Display` (as part of an error's text, only after more than one attempt): `after 3 attempts
+/// in 1.2 s`. Kept in milliseconds, in 8 bytes, so that every [`Error`] stays small.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tries {
+    attempts: u32,
+    elapsed_ms: u32,
+}
+
+impl Tries {
+    /// `attempts` requests sent in `elapsed` (kept to the millisecond, at most about 49 days).
+    pub fn new(attempts: u32, elapsed: Duration) -> Self {
+        Self {
+            attempts,
+            elapsed_ms: u32::try_from(elapsed.as_millis()).unwrap_or(u32::MAX),
+        }
+    }
+
+    /// Requests sent, the first one included.
+    pub fn attempts(self) -> u32 {
+        self.attempts
+    }
+
+    /// From the first attempt until the client gave up, to the millisecond.
+    pub fn elapsed(self) -> Duration {
+        Duration::from_millis(self.elapsed_ms.into())
+    }
+}
+
+impl fmt::Display for Tries {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "after {} attempts in {:.1} s",
+            self.attempts,
+            self.elapsed().as_secs_f64()
+        )
+    }
+}
+
+/// ` (after 3 attempts in 1.2 s)`, or nothing when there was one attempt (or none known): the
+/// suffix an error's `Display` gets.
+struct TriesSuffix(Option<Tries>);
+
+impl fmt::Display for TriesSuffix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(tries) if tries.attempts > 1 => write!(f, " ({tries})"),
+            _ => Ok(()),
+        }
+    }
 }
 
 impl VendorReply {
@@ -65,6 +124,7 @@ impl VendorReply {
             message: message
                 .map(|m| excerpt(&redact_addresses(&m), EXCERPT_CHARS))
                 .filter(|m| !m.is_empty()),
+            tries: None,
         }))
     }
 
@@ -92,6 +152,11 @@ impl VendorReply {
     pub fn message(&self) -> Option<&str> {
         self.0.message.as_deref()
     }
+
+    /// How hard the client tried before it gave up with this answer, when it said.
+    pub fn tries(&self) -> Option<Tries> {
+        self.0.tries
+    }
 }
 
 impl fmt::Display for VendorReply {
@@ -106,7 +171,8 @@ impl fmt::Display for VendorReply {
             (Some(code), None) => write!(f, " ({code})"),
             (None, Some(message)) => write!(f, " ({message})"),
             (None, None) => Ok(()),
-        }
+        }?;
+        TriesSuffix(self.0.tries).fmt(f)
     }
 }
 
@@ -118,6 +184,7 @@ impl fmt::Debug for VendorReply {
             .field("status", &self.0.status.as_u16())
             .field("code", &self.0.code)
             .field("message", &self.0.message)
+            .field("tries", &self.0.tries)
             .finish()
     }
 }
@@ -194,7 +261,7 @@ pub enum Error {
     Server(VendorReply),
 
     /// No answer came in time, after the retries the policy allowed.
-    #[error("{vendor} {operation}: timed out")]
+    #[error("{vendor} {operation}: timed out{}", TriesSuffix(*tries))]
     Timeout {
         /// The vendor.
         vendor: &'static str,
@@ -203,13 +270,15 @@ pub enum Error {
         /// The underlying timeout error.
         #[source]
         source: BoxError,
+        /// How hard the client tried ([`Error::tries`]); `None` when it was not said.
+        tries: Option<Tries>,
     },
 
     /// The request could not be sent or its answer could not be read (DNS, connect, TLS, reset),
     /// after the retries the policy allowed. The cause (e.g. `tcp connect error: Connection
     /// refused`) is the [`source`](std::error::Error::source), without any URL: `Display` says only
     /// this level's part, so that a report that walks the chain says each cause once.
-    #[error("{vendor} {operation}: transport error")]
+    #[error("{vendor} {operation}: transport error{}", TriesSuffix(*tries))]
     Transport {
         /// The vendor.
         vendor: &'static str,
@@ -218,6 +287,8 @@ pub enum Error {
         /// The underlying error (its URL removed).
         #[source]
         source: BoxError,
+        /// How hard the client tried ([`Error::tries`]); `None` when it was not said.
+        tries: Option<Tries>,
     },
 
     /// The vendor's answers, each well-formed, broke a rule this client relies on, so it will
@@ -279,6 +350,15 @@ pub struct ErrorRecord {
     /// The vendor's message (an excerpt), when it sent one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// How long the vendor asked us to wait, in milliseconds ([`Error::retry_after`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<u64>,
+    /// How many requests the client sent before it gave up ([`Error::attempts`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempts: Option<u32>,
+    /// How long the client tried, in milliseconds ([`Error::elapsed`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elapsed_ms: Option<u64>,
     /// Whether trying again later could succeed ([`Error::is_retryable`]).
     pub retryable: bool,
     /// The error and its causes in one line, each said once.
@@ -381,6 +461,9 @@ impl Error {
             status: self.status().map(|s| s.as_u16()),
             code: self.code().map(str::to_owned),
             message: self.message().map(str::to_owned),
+            retry_after_ms: self.retry_after().map(millis),
+            attempts: self.attempts(),
+            elapsed_ms: self.elapsed().map(millis),
             retryable: self.is_retryable(),
             text: chain(self),
         }
@@ -400,14 +483,15 @@ impl Error {
         }
     }
 
-    /// The vendor this error came from, when it came from one (for [`Error::Recorded`], read
-    /// [`ErrorRecord::vendor`]).
-    pub fn vendor(&self) -> Option<&'static str> {
+    /// The vendor this error came from, when it came from one (also after a round trip through
+    /// an [`ErrorRecord`]).
+    pub fn vendor(&self) -> Option<&str> {
         match self {
             Error::Unsupported { vendor, .. }
             | Error::Protocol { vendor, .. }
             | Error::Timeout { vendor, .. }
             | Error::Transport { vendor, .. } => Some(vendor),
+            Error::Recorded(record) => record.vendor.as_deref(),
             _ => self.reply().map(VendorReply::vendor),
         }
     }
@@ -436,12 +520,56 @@ impl Error {
         }
     }
 
-    /// How long the vendor asked us to wait, for [`Error::RateLimited`].
+    /// How long the vendor asked us to wait, for [`Error::RateLimited`] (and a record of one).
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Error::RateLimited { retry_after, .. } => *retry_after,
+            Error::Recorded(record) => record.retry_after_ms.map(Duration::from_millis),
             _ => None,
         }
+    }
+
+    /// How hard the HTTP client tried before it returned this error, when it said: the answers
+    /// and transport failures of a vendor call carry it, errors found before sending do not.
+    pub fn tries(&self) -> Option<Tries> {
+        match self {
+            Error::Timeout { tries, .. } | Error::Transport { tries, .. } => *tries,
+            Error::Recorded(record) => Some(Tries::new(
+                record.attempts?,
+                Duration::from_millis(record.elapsed_ms.unwrap_or(0)),
+            )),
+            _ => self.reply().and_then(VendorReply::tries),
+        }
+    }
+
+    /// How many requests the client sent (the first one and its retries) before it returned
+    /// this error; `None` when nothing was sent or it was not said.
+    pub fn attempts(&self) -> Option<u32> {
+        self.tries().map(Tries::attempts)
+    }
+
+    /// How long the client tried (from the first attempt to giving up, waits included) before
+    /// it returned this error; `None` when it was not said.
+    pub fn elapsed(&self) -> Option<Duration> {
+        self.tries().map(Tries::elapsed)
+    }
+
+    /// This error, saying how hard the client tried (for the errors that come from a vendor
+    /// call: its answers, timeouts and transport failures; any other is returned unchanged).
+    #[must_use]
+    pub fn with_tries(mut self, new: Tries) -> Self {
+        match &mut self {
+            Error::Timeout { tries, .. } | Error::Transport { tries, .. } => *tries = Some(new),
+            Error::Unauthenticated(r)
+            | Error::PermissionDenied(r)
+            | Error::NotFound(r)
+            | Error::Rejected(r)
+            | Error::Server(r)
+            | Error::RateLimited { reply: r, .. }
+            | Error::UnexpectedResponse { reply: r, .. } => r.0.tries = Some(new),
+            _ => {}
+        }
+        self
     }
 
     /// Whether trying again later could succeed: rate limits, the server errors the
@@ -469,6 +597,11 @@ impl Error {
             "unauthenticated" | "permission_denied" | "configuration" | "stopped"
         )
     }
+}
+
+/// Milliseconds of `d`, saturating, for a record.
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// `error` and its sources, joined with `: `, each said once (a level whose text a previous level
@@ -627,6 +760,7 @@ mod tests {
                 vendor: "v",
                 operation: "op",
                 source: Arc::new(std::io::Error::other("connection reset")),
+                tries: None,
             },
         ];
         for error in errors {
@@ -660,6 +794,7 @@ mod tests {
             vendor: "v",
             operation: "op",
             source: Arc::new(io),
+            tries: None,
         };
         assert_eq!(e.to_string(), "v op: transport error");
         assert_eq!(e.source().map(|s| s.to_string()), Some("refused".into()));

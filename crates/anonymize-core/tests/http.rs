@@ -233,6 +233,79 @@ async fn rate_limited_error_reports_retry_after() {
     assert_eq!(err.code(), Some("tooManyRequests"));
 }
 
+/// Point 3 of issue 18: an error says how hard the client tried (attempts and time), in its
+/// text and its record, and the record keeps it (with the vendor and Retry-After) after a round
+/// trip.
+#[tokio::test]
+async fn an_error_says_how_many_attempts_and_how_long() {
+    let server = MockServer::start_async().await;
+    let mock = server
+        .mock_async(|w, then| {
+            w.path("/busy");
+            then.status(503).body("busy");
+        })
+        .await;
+    let policy = RetryPolicy::default()
+        .with_max_retries(2)
+        .with_initial_backoff(Duration::from_millis(20))
+        .with_max_backoff(Duration::from_millis(20));
+    let http = client(&server, HttpConfig::default().with_retry(policy));
+    let started = Instant::now();
+    let err = http.execute(get(&http, "busy")).await.unwrap_err();
+    let wall = started.elapsed();
+    mock.assert_calls(3);
+    assert_eq!(err.attempts(), Some(3));
+    let elapsed = err.elapsed().unwrap();
+    // Two waits of up to 20 ms (jittered) and three answers: more than nothing, less than the
+    // call took from outside.
+    assert!(
+        elapsed > Duration::ZERO && elapsed <= wall,
+        "{elapsed:?} of {wall:?}"
+    );
+    let text = err.to_string();
+    assert!(text.contains("(after 3 attempts in "), "{text}");
+    let record = err.record();
+    assert_eq!(record.attempts, Some(3));
+    assert_eq!(record.elapsed_ms, Some(elapsed.as_millis() as u64));
+    let back = Error::Recorded(Box::new(
+        serde_json::from_str(&serde_json::to_string(&record).unwrap()).unwrap(),
+    ));
+    assert_eq!(back.attempts(), Some(3));
+    assert_eq!(back.vendor(), Some("testvendor"));
+
+    // One attempt: said in the accessors and the record, not in the text.
+    let missing = server
+        .mock_async(|w, then| {
+            w.path("/missing");
+            then.status(404);
+        })
+        .await;
+    let err = http.execute(get(&http, "missing")).await.unwrap_err();
+    missing.assert_calls(1);
+    assert_eq!(err.attempts(), Some(1));
+    assert!(!err.to_string().contains("attempt"), "{err}");
+
+    // A 429 with Retry-After: kept through a record.
+    let limited = server
+        .mock_async(|w, then| {
+            w.path("/limited");
+            then.status(429).header("Retry-After", "7");
+        })
+        .await;
+    let http = client(
+        &server,
+        HttpConfig::default().with_retry(RetryPolicy::never()),
+    );
+    let err = http.execute(get(&http, "limited")).await.unwrap_err();
+    limited.assert_calls(1);
+    let back = Error::Recorded(Box::new(
+        serde_json::from_value(serde_json::to_value(err.record()).unwrap()).unwrap(),
+    ));
+    assert_eq!(back.retry_after(), Some(Duration::from_secs(7)));
+    assert_eq!(back.vendor(), Some("testvendor"));
+    assert_eq!(back.attempts(), Some(1));
+}
+
 #[tokio::test]
 async fn the_time_budget_stops_retries() {
     let server = MockServer::start_async().await;
@@ -321,6 +394,11 @@ async fn connect_errors_are_retried_and_never_show_the_url() {
         .unwrap_err();
     assert!(matches!(err, Error::Transport { .. }), "{err:?}");
     assert!(err.is_retryable());
+    assert_eq!(
+        err.attempts(),
+        Some(3),
+        "a transport error says how hard it tried too"
+    );
     // The cause is in the source chain, said once, and a one-line outcome says it, so a log
     // line or a command's output says why.
     assert!(!err.to_string().contains("Connection refused"), "{err}");

@@ -13,7 +13,7 @@ use url::Url;
 use super::call::{Call, Response};
 use super::config::{HttpConfig, append_segments, check_base_url};
 use crate::auth::{Authorizer, Credential};
-use crate::error::{Error, Result, VendorReply};
+use crate::error::{Error, Result, Tries, VendorReply};
 use crate::error_body::{ErrorBody, ErrorBodyReader};
 use crate::retry::{RetryBudget, is_retryable_status, parse_retry_after};
 
@@ -176,6 +176,8 @@ impl HttpClient {
         let policy = &self.inner.config.retry;
         let started = Instant::now();
         let mut retries = 0u32;
+        // Requests sent, the refresh after a 401 included: what the error says it tried.
+        let mut sent = 0u32;
         let mut refreshed = false;
         let mut previous_delay = None;
         loop {
@@ -204,19 +206,24 @@ impl HttpClient {
                 crate::Stop::begin();
             }
             let attempt = retries + 1;
-            let sent = self.send_once(call, credential.as_ref()).await;
+            sent += 1;
+            let answer = self.send_once(call, credential.as_ref()).await;
             drop(permit);
-            let (error, status, retry_after, retryable) = match sent {
+            let (error, status, retry_after, retryable) = match answer {
                 Ok(response) if response.status.is_success() => {
                     self.inner.retry_budget.earn();
                     if let Some(expected) = call.expected
                         && response.status != expected
                     {
-                        return Err(response.unexpected(format!(
-                            "expected HTTP {expected}, got HTTP {} ({})",
-                            response.status,
-                            content_type(&response.headers)
-                        )));
+                        return Err(tried(
+                            response.unexpected(format!(
+                                "expected HTTP {expected}, got HTTP {} ({})",
+                                response.status,
+                                content_type(&response.headers)
+                            )),
+                            sent,
+                            started,
+                        ));
                     }
                     tracing::debug!(
                         vendor,
@@ -261,7 +268,7 @@ impl HttpClient {
                         retryable,
                     )
                 }
-                Err(SendError::Fatal(error)) => return Err(error),
+                Err(SendError::Fatal(error)) => return Err(tried(error, sent, started)),
                 Err(SendError::Transport { error, not_sent }) => {
                     tracing::debug!(
                         vendor,
@@ -276,12 +283,12 @@ impl HttpClient {
                 }
             };
             if !retryable || retries >= policy.max_retries() {
-                return Err(error);
+                return Err(tried(error, sent, started));
             }
             let delay = policy.next_delay(previous_delay, status, retry_after);
             if started.elapsed() + delay > policy.budget() {
                 tracing::debug!(vendor, operation = call.operation, "time budget spent");
-                return Err(error);
+                return Err(tried(error, sent, started));
             }
             if !self.inner.retry_budget.try_spend() {
                 tracing::warn!(
@@ -289,7 +296,7 @@ impl HttpClient {
                     operation = call.operation,
                     "shared retry budget empty: failing fast"
                 );
-                return Err(error);
+                return Err(tried(error, sent, started));
             }
             tracing::debug!(
                 vendor,
@@ -332,12 +339,14 @@ impl HttpClient {
                     vendor,
                     operation: call.operation,
                     source,
+                    tries: None,
                 }
             } else {
                 Error::Transport {
                     vendor,
                     operation: call.operation,
                     source,
+                    tries: None,
                 }
             };
             SendError::Transport { error, not_sent }
@@ -379,6 +388,12 @@ impl HttpClient {
             body: Bytes::from(body),
         })
     }
+}
+
+/// `error`, saying that the client sent `attempts` requests since `started` before it gave up
+/// (`Error::attempts`, `Error::elapsed`: how hard it tried, in its text and its record).
+fn tried(error: Error, attempts: u32, started: Instant) -> Error {
+    error.with_tries(Tries::new(attempts, started.elapsed()))
 }
 
 /// With the `rustls-ring` feature (and not `rustls`, whose aws-lc provider reqwest then uses on
