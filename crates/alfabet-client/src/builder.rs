@@ -218,8 +218,19 @@ impl AlfabetClientBuilder {
                 "the batch size must be between 1 and {MAX_BATCH_SIZE}"
             )));
         }
-        let http =
+        let mut http =
             HttpClient::new(VENDOR, self.base, self.http)?.with_error_reader(read_error_body);
+        // Registered before any clone: a token endpoint that echoes the user name or password
+        // (or an API that echoes the token) has them masked in the error, its record and every
+        // receipt.
+        for credential in &self.credentials {
+            http = match credential {
+                Credentials::Password { username, password } => {
+                    http.with_secret(username).with_secret(password)
+                }
+                Credentials::Token(token) => http.with_secret(token),
+            };
+        }
         let mut credentials = self.credentials;
         if credentials.len() > 1 {
             return Err(Error::configuration(

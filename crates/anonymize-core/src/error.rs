@@ -13,7 +13,9 @@
 //!
 //! `Display` names the vendor, the operation, the status, the vendor's code and message; it never
 //! contains a secret, a request body or a whole response body, only an excerpt of at most
-//! [`EXCERPT_CHARS`] characters.
+//! [`EXCERPT_CHARS`] characters. A secret the vendor quotes back (the client secret, a password,
+//! the bearer token) is masked as `<secret>` by the HTTP client before the error is made
+//! ([`HttpClient::with_secret`](crate::vendor::HttpClient::with_secret)).
 
 use std::error::Error as StdError;
 use std::fmt;
@@ -27,6 +29,10 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// A shareable error source (kept so that `source()` chains stay intact and `Error` stays `Clone`).
 pub(crate) type BoxError = Arc<dyn StdError + Send + Sync + 'static>;
+
+/// The shortest secret the HTTP client masks in a vendor's words (see
+/// [`HttpClient::with_secret`](crate::vendor::HttpClient::with_secret)).
+pub const MIN_MASKED_CHARS: usize = 4;
 
 /// How many characters of a vendor's message are kept at most.
 pub const EXCERPT_CHARS: usize = 200;
@@ -619,6 +625,32 @@ pub(crate) fn chain(error: &(dyn StdError + 'static)) -> String {
     parts.join(": ")
 }
 
+/// `text` with every occurrence of each of `secrets` (as sent, and form-encoded, the way a token
+/// endpoint may quote its request) replaced by `<secret>`, the longest first so that a bearer
+/// header's value goes whole before its token. Secrets shorter than [`MIN_MASKED_CHARS`] are
+/// skipped: masking `t` would garble every word of the vendor's message, and a secret that short
+/// protects nothing anyway.
+pub(crate) fn mask_secrets(mut text: String, secrets: &[&str]) -> String {
+    let mut spellings: Vec<String> = Vec::new();
+    for secret in secrets
+        .iter()
+        .filter(|s| s.trim().chars().count() >= MIN_MASKED_CHARS)
+    {
+        spellings.push((*secret).to_owned());
+        let encoded: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+        if encoded != *secret {
+            spellings.push(encoded);
+        }
+    }
+    spellings.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    for secret in &spellings {
+        if text.contains(secret.as_str()) {
+            text = text.replace(secret.as_str(), "<secret>");
+        }
+    }
+    text
+}
+
 /// `text` with every white-space-separated word that holds an `@` replaced by `<redacted>`: a
 /// vendor's words that quote an address must not carry it into an error, a log or a receipt.
 pub(crate) fn redact_addresses(text: &str) -> String {
@@ -784,6 +816,17 @@ mod tests {
                 "code": "someCode", "message": "some message", "retryable": false,
                 "text": "not found: vendor op: HTTP 404 Not Found (someCode: some message)"
             })
+        );
+    }
+
+    #[test]
+    fn secrets_are_masked_whole_longest_first_and_form_encoded() {
+        let text =
+            "Bearer abc-123 and abc-123; sent p%40ss+w0rd (p@ss w0rd); the t stays".to_owned();
+        let masked = mask_secrets(text, &["abc-123", "Bearer abc-123", "p@ss w0rd", "t", ""]);
+        assert_eq!(
+            masked,
+            "<secret> and <secret>; sent <secret> (<secret>); the t stays"
         );
     }
 

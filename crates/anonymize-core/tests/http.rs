@@ -756,6 +756,119 @@ async fn secrets_never_show_in_debug_or_errors() {
     }
 }
 
+/// Everything an error shows: its text, its `Debug`, and its record as a receipt writes it.
+fn everything_shown(err: &Error) -> String {
+    format!(
+        "{err} {err:?} {}",
+        serde_json::to_string(&err.record()).unwrap()
+    )
+}
+
+/// Point 4 of issue 18: a token endpoint that quotes the client secret it was sent (as sent, or
+/// form-encoded) has it masked in the error's text, `Debug` and record.
+#[tokio::test]
+async fn a_secret_the_token_endpoint_echoes_is_masked() {
+    const ODD_SECRET: &str = "s3cr3t with/odd+chars";
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|w, then| {
+            w.method(POST).path("/token");
+            then.status(401).body(format!(
+                r#"{{"error":"invalid_client","error_description":"unknown secret {ODD_SECRET} (client_secret={})"}}"#,
+                url::form_urlencoded::byte_serialize(ODD_SECRET.as_bytes()).collect::<String>()
+            ));
+        })
+        .await;
+    let http = client(
+        &server,
+        HttpConfig::default().with_retry(RetryPolicy::never()),
+    )
+    .with_secret(&SecretString::from(ODD_SECRET));
+    let cache = Arc::new(TokenCache::new(FormTokenSource {
+        url: http.url(&["token"]),
+        secret: SecretString::from(ODD_SECRET),
+        http: http.clone(),
+    }));
+    let api = http.with_authorizer(cache);
+    let err = api
+        .execute(Call::new("read", Method::GET, api.url(&["protected"])))
+        .await
+        .unwrap_err();
+    let shown = everything_shown(&err);
+    assert!(!shown.contains("s3cr3t"), "{shown}");
+    assert!(
+        shown.contains("unknown secret <secret> (client_secret=<secret>)"),
+        "{shown}"
+    );
+}
+
+/// Point 4 of issue 18: an API that quotes the pre-issued bearer token it was sent.
+#[tokio::test]
+async fn a_bearer_token_the_api_echoes_is_masked() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|w, then| {
+            w.path("/protected");
+            then.status(401).body(
+                r#"{"error":"invalid_token","error_description":"Bearer pre-issued-9x is expired; pre-issued-9x"}"#,
+            );
+        })
+        .await;
+    let http = client(
+        &server,
+        HttpConfig::default().with_retry(RetryPolicy::never()),
+    );
+    let fixed = Arc::new(StaticCredential::bearer(&SecretString::from("pre-issued-9x")).unwrap());
+    let api = http.with_authorizer(fixed);
+    let err = api
+        .execute(Call::new("read", Method::GET, api.url(&["protected"])))
+        .await
+        .unwrap_err();
+    let shown = everything_shown(&err);
+    assert!(!shown.contains("pre-issued-9x"), "{shown}");
+    assert!(shown.contains("<secret> is expired; <secret>"), "{shown}");
+}
+
+/// Point 4 of issue 18: an API that quotes a token the client fetched (not registered: the
+/// credential of the attempt is masked as it is).
+#[tokio::test]
+async fn an_issued_token_the_api_echoes_is_masked() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|w, then| {
+            w.method(POST).path("/token");
+            then.status(200)
+                .body(r#"{"access_token":"issued-tok-77","expires_in":3600}"#);
+        })
+        .await;
+    server
+        .mock_async(|w, then| {
+            w.path("/protected");
+            then.status(403).body(
+                r#"{"error":"invalid_scope","error_description":"token issued-tok-77 lacks users:write"}"#,
+            );
+        })
+        .await;
+    let http = client(
+        &server,
+        HttpConfig::default().with_retry(RetryPolicy::never()),
+    );
+    let cache = Arc::new(TokenCache::new(FormTokenSource {
+        url: http.url(&["token"]),
+        secret: SecretString::from(SECRET),
+        http: http.clone(),
+    }));
+    let api = http.with_authorizer(cache);
+    let err = api
+        .execute(Call::new("read", Method::GET, api.url(&["protected"])))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::PermissionDenied(_)), "{err:?}");
+    let shown = everything_shown(&err);
+    assert!(!shown.contains("issued-tok-77"), "{shown}");
+    assert!(shown.contains("token <secret> lacks"), "{shown}");
+}
+
 #[tokio::test]
 async fn a_501_is_not_retried_and_the_error_agrees() {
     let server = MockServer::start_async().await;

@@ -268,6 +268,14 @@ impl GuardhouseClientBuilder {
         let api_base = self.api_base.unwrap_or_else(|| self.issuer.clone());
         let plain =
             HttpClient::new(VENDOR, api_base, self.http)?.with_error_reader(read_error_body);
+        // Registered before any clone: a token endpoint that echoes the client secret (or an
+        // API that echoes the token) has it masked in the error, its record and every receipt.
+        let plain = match &credentials {
+            Credentials::ClientCredentials { client_secret, .. } => {
+                plain.with_secret(client_secret)
+            }
+            Credentials::Bearer(token) => plain.with_secret(token),
+        };
         let auth: Arc<dyn Authorizer> = match credentials {
             Credentials::ClientCredentials {
                 client_id,

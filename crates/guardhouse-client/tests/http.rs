@@ -929,3 +929,31 @@ fn no_secret_in_any_debug() {
     let client = builder.build().unwrap();
     assert!(!format!("{client:?}").contains(TOKEN));
 }
+
+/// Point 4 of issue 18: a token endpoint that quotes the client secret (as sent, and
+/// form-encoded as in the request) has it masked in the error's text, `Debug` and record, so
+/// that no receipt carries it.
+#[tokio::test]
+async fn an_echoed_client_secret_never_reaches_an_error_or_its_record() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(POST).path("/connect/token");
+            then.status(400).body(format!(
+                r#"{{"error":"invalid_client","error_description":"client_secret={CLIENT_SECRET} does not match"}}"#
+            ));
+        })
+        .await;
+    let client = credentials_builder(&server).build().unwrap();
+    let err = client.anonymize_user(id(1)).await.unwrap_err();
+    assert!(matches!(err, Error::Unauthenticated(_)), "{err:?}");
+    let shown = format!(
+        "{err} {err:?} {}",
+        serde_json::to_string(&err.record()).unwrap()
+    );
+    assert!(!shown.contains(CLIENT_SECRET), "{shown}");
+    assert!(
+        shown.contains("client_secret=<secret> does not match"),
+        "{shown}"
+    );
+}

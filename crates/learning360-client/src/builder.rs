@@ -211,8 +211,15 @@ impl Learning360ClientBuilder {
         if self.concurrency == 0 {
             return Err(Error::configuration("concurrency must be at least 1"));
         }
-        let http = HttpClient::new(VENDOR, self.base, self.http_config)?
+        let mut http = HttpClient::new(VENDOR, self.base, self.http_config)?
             .with_error_reader(read_error_body);
+        // Registered before any clone: a vendor that echoes the secret in an error body has it
+        // masked in the error, its record and every receipt.
+        if let Some(Credentials::Client { secret, .. } | Credentials::Token(secret)) =
+            &self.credentials
+        {
+            http = http.with_secret(secret);
+        }
         let writes = RateLimiter::new(self.write_limit);
         let auth: Arc<dyn Authorizer> = match self.credentials {
             None => {

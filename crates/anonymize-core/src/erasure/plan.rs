@@ -6,7 +6,10 @@ use crate::erasure::person::Person;
 use crate::error::Error;
 
 /// How a person's id at one vendor was found (or why it was not).
-#[derive(Debug, Clone)]
+///
+/// `Debug` shows the case, never the id: an id given with a person may be anything pasted
+/// where an id belonged, an address included (`Given(<redacted>)`).
+#[derive(Clone)]
 #[non_exhaustive]
 pub enum Lookup {
     /// The id was given with the person; nothing was asked of the vendor.
@@ -43,6 +46,19 @@ impl Lookup {
             Lookup::NeedsId => LookupKind::NeedsId,
             Lookup::Failed(_) => LookupKind::Failed,
             Lookup::NotAttempted(_) => LookupKind::NotAttempted,
+        }
+    }
+}
+
+impl fmt::Debug for Lookup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Lookup::Given(_) => f.write_str("Given(<redacted>)"),
+            Lookup::Resolved(_) => f.write_str("Resolved(<redacted>)"),
+            Lookup::NotFound => f.write_str("NotFound"),
+            Lookup::NeedsId => f.write_str("NeedsId"),
+            Lookup::Failed(e) => f.debug_tuple("Failed").field(e).finish(),
+            Lookup::NotAttempted(e) => f.debug_tuple("NotAttempted").field(e).finish(),
         }
     }
 }
@@ -90,7 +106,9 @@ impl fmt::Display for LookupKind {
 }
 
 /// What a look-up found for one person at one vendor.
-#[derive(Debug, Clone)]
+///
+/// `Debug` shows the vendor and the [`Lookup`]'s case, never the id.
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct VendorPlan {
     /// The vendor's name.
@@ -102,11 +120,29 @@ pub struct VendorPlan {
 /// What [`Eraser::plan`](crate::Eraser::plan) found for one person: per vendor, the id that an
 /// erasure would use (given or looked up), or why there is none. Making a plan sends only reads.
 ///
-/// `Debug` shows vendors and cases, never the person's address.
-#[derive(Debug, Clone)]
+/// `Debug` shows vendors and cases, never the person's address or an id.
+#[derive(Clone)]
 pub struct Plan {
     pub(crate) person: Person,
     pub(crate) vendors: Vec<VendorPlan>,
+}
+
+impl fmt::Debug for VendorPlan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VendorPlan")
+            .field("vendor", &self.vendor)
+            .field("lookup", &self.lookup)
+            .finish()
+    }
+}
+
+impl fmt::Debug for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Plan")
+            .field("person", &self.person)
+            .field("vendors", &self.vendors)
+            .finish()
+    }
 }
 
 impl Plan {
@@ -125,5 +161,50 @@ impl Plan {
         self.vendors
             .iter()
             .filter_map(|v| v.lookup.id().map(|id| (v.vendor, id)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::email::Email;
+
+    /// Point 4 of issue 18: an address pasted where an id belonged, and the person's own
+    /// address, never show in a plan's `Debug` (they did: `Given("jane…@…")`).
+    #[test]
+    fn debug_never_shows_an_id_or_an_address() {
+        let person = Person::from_id("acme", "jane.doe@example.com")
+            .with_email(Email::parse("jane.doe@example.com").unwrap());
+        let plan = Plan {
+            person,
+            vendors: vec![
+                VendorPlan {
+                    vendor: "acme",
+                    lookup: Lookup::Given("jane.doe@example.com".into()),
+                },
+                VendorPlan {
+                    vendor: "other",
+                    lookup: Lookup::Resolved("4242".into()),
+                },
+                VendorPlan {
+                    vendor: "third",
+                    lookup: Lookup::NeedsId,
+                },
+            ],
+        };
+        let shown = format!(
+            "{plan:?} {:?} {:?}",
+            plan.vendors[0], plan.vendors[0].lookup
+        );
+        assert!(
+            !shown.contains("jane") && !shown.contains("4242"),
+            "{shown}"
+        );
+        assert!(shown.contains("Given(<redacted>)"), "{shown}");
+        assert!(
+            shown.contains("Resolved(<redacted>)") && shown.contains("NeedsId"),
+            "{shown}"
+        );
+        assert!(shown.contains("acme") && shown.contains("third"), "{shown}");
     }
 }

@@ -7,13 +7,14 @@ use std::sync::Arc;
 use bytes::Bytes;
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, HeaderValue};
+use secrecy::{ExposeSecret, SecretString};
 use tokio::time::Instant;
 use url::Url;
 
 use super::call::{Call, Response};
 use super::config::{HttpConfig, append_segments, check_base_url};
 use crate::auth::{Authorizer, Credential};
-use crate::error::{Error, Result, Tries, VendorReply};
+use crate::error::{Error, Result, Tries, VendorReply, mask_secrets};
 use crate::error_body::{ErrorBody, ErrorBodyReader};
 use crate::retry::{RetryBudget, is_retryable_status, parse_retry_after};
 
@@ -36,6 +37,9 @@ struct Inner {
     client: reqwest::Client,
     retry_budget: Arc<RetryBudget>,
     read_error_body: ErrorBodyReader,
+    /// What this client sends that a vendor might echo in an error body (a client secret, a
+    /// password): masked in every error it returns ([`HttpClient::with_secret`]).
+    secrets: Vec<SecretString>,
 }
 
 impl fmt::Debug for HttpClient {
@@ -80,6 +84,7 @@ impl HttpClient {
                 config,
                 client,
                 read_error_body: ErrorBody::standard,
+                secrets: Vec::new(),
             }),
             auth: None,
         })
@@ -90,23 +95,32 @@ impl HttpClient {
     /// before handing clones to a token source, so that they all read errors the same way.
     #[must_use]
     pub fn with_error_reader(self, reader: ErrorBodyReader) -> Self {
-        let Inner {
-            vendor,
-            base,
-            config,
-            client,
-            retry_budget,
-            ..
-        } = Arc::unwrap_or_clone(self.inner);
+        let mut inner = Arc::unwrap_or_clone(self.inner);
+        inner.read_error_body = reader;
         Self {
-            inner: Arc::new(Inner {
-                vendor,
-                base,
-                config,
-                client,
-                retry_budget,
-                read_error_body: reader,
-            }),
+            inner: Arc::new(inner),
+            auth: self.auth,
+        }
+    }
+
+    /// This client, masking `secret` wherever a vendor echoes it: an error's code and message
+    /// (so its `Display`, its [`ErrorRecord`](crate::ErrorRecord) and any receipt) say
+    /// `<secret>` instead. A vendor crate registers every secret its token requests send (a
+    /// client secret, a password) before handing clones to its token source; the credential of
+    /// each request (a bearer token, an API key) is masked without registering.
+    ///
+    /// Secrets shorter than [`MIN_MASKED_CHARS`](crate::vendor::MIN_MASKED_CHARS) characters are
+    /// not masked (they would garble the vendor's words). Call it before
+    /// [`with_authorizer`](Self::with_authorizer).
+    #[must_use]
+    pub fn with_secret(self, secret: &SecretString) -> Self {
+        if secret.expose_secret().is_empty() {
+            return self;
+        }
+        let mut inner = Arc::unwrap_or_clone(self.inner);
+        inner.secrets.push(secret.clone());
+        Self {
+            inner: Arc::new(inner),
             auth: self.auth,
         }
     }
@@ -251,6 +265,7 @@ impl HttpClient {
                     let retry_after = parse_retry_after(&response.headers);
                     let retryable = is_retryable_status(response.status);
                     let ErrorBody { code, message } = (self.inner.read_error_body)(&response.body);
+                    let (code, message) = self.masked(credential.as_ref(), code, message);
                     let reply =
                         VendorReply::new(vendor, call.operation, response.status, code, message);
                     tracing::debug!(
@@ -309,6 +324,31 @@ impl HttpClient {
             previous_delay = Some(delay);
             retries += 1;
         }
+    }
+
+    /// The vendor's `code` and `message` with every secret this client holds replaced by
+    /// `<secret>`: the registered ones and the credential this attempt sent (each header's
+    /// value, and the token after its scheme). Done before the address redaction and the cut of
+    /// [`VendorReply::new`], so that neither can leave a part of a secret behind.
+    fn masked(
+        &self,
+        credential: Option<&Credential>,
+        code: Option<String>,
+        message: Option<String>,
+    ) -> (Option<String>, Option<String>) {
+        let sent = credential
+            .into_iter()
+            .flat_map(Credential::headers)
+            .filter_map(|(_, value)| value.to_str().ok())
+            .flat_map(|value| [Some(value), value.split_once(' ').map(|(_, token)| token)])
+            .flatten();
+        let registered = self.inner.secrets.iter().map(|s| s.expose_secret());
+        let secrets: Vec<&str> = registered.chain(sent).collect();
+        if secrets.is_empty() {
+            return (code, message);
+        }
+        let mask = |text: String| mask_secrets(text, &secrets);
+        (code.map(mask), message.map(mask))
     }
 
     async fn send_once(
