@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use anonymize_core::vendor::{
-    Authorizer, Credential, HttpClient, StaticCredential, TokenCache, env_url, env_var_opt,
+    Authorizer, Credential, EnvCredentials, HttpClient, StaticCredential, TokenCache, VendorEnv,
 };
 use anonymize_core::{Error, HttpConfig, Result};
 use secrecy::{ExposeSecret, SecretString};
@@ -22,11 +22,8 @@ pub const DEFAULT_BATCH_SIZE: usize = 100;
 /// and the vendor's work per request bounded).
 pub const MAX_BATCH_SIZE: usize = 10_000;
 
-const ENV_URL: &str = "ALFABET_URL";
-const ENV_USERNAME: &str = "ALFABET_USERNAME";
-const ENV_PASSWORD: &str = "ALFABET_PASSWORD";
-const ENV_TOKEN: &str = "ALFABET_TOKEN";
-const ENV_BATCH_SIZE: &str = "ALFABET_BATCH_SIZE";
+/// The prefix of every variable [`AlfabetClient::from_env`] reads (`ALFABET_URL`, …).
+const ENV_PREFIX: &str = "ALFABET";
 
 /// Builds an [`AlfabetClient`]; see [`AlfabetClient::builder`] and [`AlfabetClient::from_env`].
 #[must_use = "a builder does nothing until .build()"]
@@ -82,7 +79,11 @@ impl AlfabetClient {
     /// - `ALFABET_URL`: the API server, e.g. `https://host/AlfabetAPIServer`;
     /// - either `ALFABET_USERNAME` and `ALFABET_PASSWORD` (the password grant) or `ALFABET_TOKEN`
     ///   (a pre-issued token, sent as `bearer <token>`), not both;
-    /// - optionally `ALFABET_BATCH_SIZE` (refs per request, default [`DEFAULT_BATCH_SIZE`]).
+    /// - optionally `ALFABET_BATCH_SIZE` (refs per request, default [`DEFAULT_BATCH_SIZE`]);
+    /// - optionally the tuning every vendor shares ([`EnvTuning`](anonymize_core::vendor::EnvTuning)):
+    ///   `ALFABET_TIMEOUT_SECS`, `ALFABET_CONNECT_TIMEOUT_SECS`, `ALFABET_MAX_RETRIES`.
+    ///   `ALFABET_CONCURRENCY` is refused (Alfabet sends one batch at a time), and so is
+    ///   `ALFABET_VERIFY=true` (Alfabet has no documented read to verify with).
     ///
     /// Add other settings ([`http_config`](AlfabetClientBuilder::http_config)…) to the builder,
     /// then [`build`](AlfabetClientBuilder::build) it.
@@ -90,8 +91,8 @@ impl AlfabetClient {
     /// # Errors
     ///
     /// [`Error::Configuration`] naming the variable (never its value) when one is missing or
-    /// blank, when `ALFABET_URL` is not a URL or `ALFABET_BATCH_SIZE` not a number, or when both
-    /// kinds of credential are set.
+    /// blank, when `ALFABET_URL` is not a URL, `ALFABET_BATCH_SIZE` not a number or a tuning
+    /// value is bad, or when both kinds of credential are set.
     pub fn from_env() -> Result<AlfabetClientBuilder> {
         Self::from_env_with(|name| std::env::var(name).ok())
     }
@@ -116,35 +117,32 @@ impl AlfabetClient {
     /// # Ok::<(), anonymize_core::Error>(())
     /// ```
     pub fn from_env_with(lookup: impl Fn(&str) -> Option<String>) -> Result<AlfabetClientBuilder> {
-        let lookup: &dyn Fn(&str) -> Option<String> = &lookup;
-        let var = |name: &str| env_var_opt(lookup, name);
-        let missing = |name: &str| Error::configuration(format!("{name} is not set"));
-        let builder = AlfabetClient::builder(env_url(lookup, ENV_URL)?);
-        let mut builder = match (var(ENV_TOKEN), var(ENV_USERNAME), var(ENV_PASSWORD)) {
-            (Some(token), None, None) => builder.bearer_token(SecretString::from(token)),
-            (None, Some(username), Some(password)) => {
-                builder.password(username, SecretString::from(password))
-            }
-            (Some(_), _, _) => {
-                return Err(Error::configuration(format!(
-                    "set either {ENV_TOKEN} or {ENV_USERNAME} + {ENV_PASSWORD}, not both"
-                )));
-            }
-            (None, Some(_), None) => return Err(missing(ENV_PASSWORD)),
-            (None, None, Some(_)) => return Err(missing(ENV_USERNAME)),
-            (None, None, None) => {
-                return Err(Error::configuration(format!(
-                    "set {ENV_USERNAME} and {ENV_PASSWORD}, or {ENV_TOKEN}"
-                )));
-            }
+        let env = VendorEnv::new(ENV_PREFIX, &lookup);
+        let builder = AlfabetClient::builder(env.url("URL")?);
+        let mut builder = match env.credentials(["USERNAME", "PASSWORD"], "TOKEN")? {
+            EnvCredentials::Pair(username, password) => builder.password(username, password),
+            EnvCredentials::Token(token) => builder.bearer_token(token),
         };
-        if let Some(size) = var(ENV_BATCH_SIZE) {
-            let size = size
-                .trim()
-                .parse()
-                .map_err(|_| Error::configuration(format!("{ENV_BATCH_SIZE} is not a number")))?;
+        if let Some(size) = env.parse_opt("BATCH_SIZE", "a number")? {
             builder = builder.batch_size(size);
         }
+        let tuning = env.tuning()?;
+        // Alfabet sends one batch at a time and has no documented read to verify with: a
+        // variable that asks for either is refused, not ignored.
+        if tuning.concurrency.is_some() {
+            return Err(Error::configuration(format!(
+                "{} is not a setting of Alfabet, which sends one batch at a time: set {} instead",
+                env.name("CONCURRENCY"),
+                env.name("BATCH_SIZE")
+            )));
+        }
+        if tuning.verify == Some(true) {
+            return Err(Error::configuration(format!(
+                "{}: Alfabet has no documented read to verify an erasure with",
+                env.name("VERIFY")
+            )));
+        }
+        builder.http = tuning.http_config(builder.http);
         Ok(builder)
     }
 }
@@ -290,6 +288,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use std::collections::HashMap;
+    use std::time::Duration;
 
     #[test]
     fn builder_refuses_bad_settings() {
@@ -451,6 +450,46 @@ mod tests {
                 }
                 other => panic!("{env:?}: {other:?}"),
             }
+        }
+    }
+
+    /// Point 8 of issue 18: the shared tuning variables reach the client; what Alfabet cannot
+    /// do (a concurrency, a verification) is refused, naming the variable, never ignored.
+    #[test]
+    fn from_env_reads_the_shared_tuning_and_refuses_what_alfabet_cannot_do() {
+        let vars = [
+            ("ALFABET_URL", "https://host/AlfabetAPIServer"),
+            ("ALFABET_TOKEN", "tok-Q7"),
+            ("ALFABET_TIMEOUT_SECS", "7.5"),
+            ("ALFABET_CONNECT_TIMEOUT_SECS", "2"),
+            ("ALFABET_MAX_RETRIES", "4"),
+            ("ALFABET_VERIFY", "false"),
+        ];
+        let env: HashMap<&str, &str> = HashMap::from(vars);
+        let builder = AlfabetClient::from_env_with(|n| env.get(n).map(|v| v.to_string())).unwrap();
+        assert_eq!(builder.http.request_timeout(), Duration::from_millis(7500));
+        assert_eq!(builder.http.retry().max_retries(), 4);
+        builder.build().unwrap();
+        for (name, value, expected) in [
+            (
+                "ALFABET_CONCURRENCY",
+                "4",
+                "ALFABET_CONCURRENCY is not a setting of Alfabet",
+            ),
+            ("ALFABET_VERIFY", "true", "ALFABET_VERIFY"),
+            (
+                "ALFABET_MAX_RETRIES",
+                "many-Q7",
+                "ALFABET_MAX_RETRIES is not a whole number",
+            ),
+        ] {
+            let mut env = env.clone();
+            env.insert(name, value);
+            let err = AlfabetClient::from_env_with(|n| env.get(n).map(|v| v.to_string()))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(expected), "{err}");
+            assert!(!err.contains("Q7"), "{err}");
         }
     }
 }

@@ -31,7 +31,9 @@ pub use crate::auth::{
     TokenSource, deserialize_expires_in, expires_in, token_error,
 };
 pub use crate::batch::Batch;
-pub use crate::env::{env_url, env_url_opt, env_var, env_var_opt};
+pub use crate::env::{
+    EnvCredentials, EnvTuning, VendorEnv, env_url, env_url_opt, env_var, env_var_opt,
+};
 pub use crate::error::{EXCERPT_CHARS, MIN_MASKED_CHARS, VendorReply, excerpt};
 pub use crate::error_body::{ErrorBody, ErrorBodyReader};
 pub use crate::http::{Call, HttpClient, Response, append_segments, check_base_url};

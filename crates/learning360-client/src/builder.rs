@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anonymize_core::vendor::{
-    Authorizer, HttpClient, RateLimiter, StaticCredential, TokenCache, env_url, env_var,
+    Authorizer, EnvCredentials, HttpClient, RateLimiter, StaticCredential, TokenCache, VendorEnv,
 };
 use anonymize_core::{Error, HttpConfig, RateLimit, Result};
 use secrecy::{ExposeSecret, SecretString};
@@ -41,9 +41,8 @@ pub fn default_write_limit() -> RateLimit {
 }
 
 /// The environment variables [`Learning360Client::from_env`] reads.
-const ENV_URL: &str = "LEARNING360_URL";
-const ENV_CLIENT_ID: &str = "LEARNING360_CLIENT_ID";
-const ENV_CLIENT_SECRET: &str = "LEARNING360_CLIENT_SECRET";
+/// The prefix of every variable [`Learning360Client::from_env`] reads (`LEARNING360_URL`, …).
+const ENV_PREFIX: &str = "LEARNING360";
 
 enum Credentials {
     Client { id: String, secret: SecretString },
@@ -101,13 +100,20 @@ impl Learning360Client {
         }
     }
 
-    /// A builder from the environment: `LEARNING360_URL` (the platform's base URL, e.g.
-    /// `https://app.360learning.com`), `LEARNING360_CLIENT_ID` and `LEARNING360_CLIENT_SECRET`
-    /// (an API v2 client with the scopes `users:read` and `users:write`).
+    /// A builder from the environment:
     ///
-    /// A missing or blank variable, or a URL that does not parse, is [`Error::Configuration`]
-    /// naming the variable (never its value). Everything else keeps its default; set it on the
-    /// builder.
+    /// - `LEARNING360_URL` (required): the platform's base URL, e.g. `https://app.360learning.com`;
+    /// - `LEARNING360_CLIENT_ID` and `LEARNING360_CLIENT_SECRET` (an API v2 client with the
+    ///   scopes `users:read` and `users:write`), or `LEARNING360_TOKEN` (a pre-issued access
+    ///   token), not both;
+    /// - the tuning every vendor shares ([`EnvTuning`](anonymize_core::vendor::EnvTuning)):
+    ///   `LEARNING360_CONCURRENCY`, `LEARNING360_TIMEOUT_SECS`,
+    ///   `LEARNING360_CONNECT_TIMEOUT_SECS`, `LEARNING360_MAX_RETRIES`; `LEARNING360_VERIFY` is
+    ///   reserved for read-back verification (`true` is refused until it exists).
+    ///
+    /// A missing or blank variable, a URL that does not parse or a bad tuning value is
+    /// [`Error::Configuration`] naming the variable (never its value). Everything else keeps its
+    /// default; set it on the builder.
     ///
     /// ```no_run
     /// use learning360_client::{Directory, Learning360Client};
@@ -126,11 +132,26 @@ impl Learning360Client {
     pub fn from_env_with(
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<Learning360ClientBuilder> {
-        let lookup: &dyn Fn(&str) -> Option<String> = &lookup;
-        let base = env_url(lookup, ENV_URL)?;
-        let client_id = env_var(lookup, ENV_CLIENT_ID)?;
-        let secret = SecretString::from(env_var(lookup, ENV_CLIENT_SECRET)?);
-        Ok(Self::builder(base).client_credentials(client_id, secret))
+        let env = VendorEnv::new(ENV_PREFIX, &lookup);
+        let builder = Self::builder(env.url("URL")?);
+        let mut builder = match env.credentials(["CLIENT_ID", "CLIENT_SECRET"], "TOKEN")? {
+            EnvCredentials::Pair(id, secret) => builder.client_credentials(id, secret),
+            EnvCredentials::Token(token) => builder.bearer_token(token),
+        };
+        let tuning = env.tuning()?;
+        if tuning.verify == Some(true) {
+            // Reserved for the read-back verification of issue 18: refused until it exists,
+            // so that nobody believes it ran.
+            return Err(Error::configuration(format!(
+                "{}: verification is not available for 360Learning yet",
+                env.name("VERIFY")
+            )));
+        }
+        builder.http_config = tuning.http_config(builder.http_config);
+        if let Some(n) = tuning.concurrency {
+            builder = builder.concurrency(n);
+        }
+        Ok(builder)
     }
 }
 
@@ -306,9 +327,12 @@ mod tests {
     #[test]
     fn from_env_reads_three_variables_and_names_the_missing_one() {
         let full = HashMap::from([
-            (ENV_URL, "https://app.us.360learning.com".to_owned()),
-            (ENV_CLIENT_ID, "env-client".to_owned()),
-            (ENV_CLIENT_SECRET, "env-s3cr3t".to_owned()),
+            (
+                "LEARNING360_URL",
+                "https://app.us.360learning.com".to_owned(),
+            ),
+            ("LEARNING360_CLIENT_ID", "env-client".to_owned()),
+            ("LEARNING360_CLIENT_SECRET", "env-s3cr3t".to_owned()),
         ]);
         let client = Learning360Client::from_env_with(|n| full.get(n).cloned())
             .unwrap()
@@ -321,11 +345,11 @@ mod tests {
         assert!(format!("{client:?}").contains("env-client"));
 
         for (name, value) in [
-            (ENV_URL, None),
-            (ENV_URL, Some("  ")),
-            (ENV_CLIENT_ID, None),
-            (ENV_CLIENT_SECRET, None),
-            (ENV_CLIENT_SECRET, Some("")),
+            ("LEARNING360_URL", None),
+            ("LEARNING360_URL", Some("  ")),
+            ("LEARNING360_CLIENT_ID", None),
+            ("LEARNING360_CLIENT_SECRET", None),
+            ("LEARNING360_CLIENT_SECRET", Some("")),
         ] {
             let mut env = full.clone();
             match value {
@@ -341,7 +365,7 @@ mod tests {
         }
 
         let mut env = full.clone();
-        env.insert(ENV_URL, "not a url env-s3cr3t".to_owned());
+        env.insert("LEARNING360_URL", "not a url env-s3cr3t".to_owned());
         let err = Learning360Client::from_env_with(|n| env.get(n).cloned()).unwrap_err();
         assert!(matches!(err, Error::Configuration { .. }));
         assert!(
@@ -349,5 +373,42 @@ mod tests {
             "{err}"
         );
         assert!(!err.to_string().contains("env-s3cr3t"), "{err}");
+    }
+
+    /// Point 8 of issue 18: the tuning variables reach the client, a token is a credential like
+    /// the other vendors', and a bad value names its variable, never the value.
+    #[test]
+    fn from_env_reads_the_shared_tuning_and_a_token() {
+        let env = HashMap::from([
+            ("LEARNING360_URL", "https://app.360learning.com"),
+            ("LEARNING360_TOKEN", "env-tok-Q7"),
+            ("LEARNING360_CONCURRENCY", "9"),
+            ("LEARNING360_TIMEOUT_SECS", "12"),
+            ("LEARNING360_MAX_RETRIES", "1"),
+        ]);
+        let builder =
+            Learning360Client::from_env_with(|n| env.get(n).map(|v| v.to_string())).unwrap();
+        assert_eq!(builder.concurrency, 9);
+        assert_eq!(
+            builder.http_config.request_timeout(),
+            Duration::from_secs(12)
+        );
+        assert_eq!(builder.http_config.retry().max_retries(), 1);
+        assert!(!format!("{builder:?}").contains("env-tok-Q7"));
+        builder.build().unwrap();
+
+        for (name, value) in [
+            ("LEARNING360_CONCURRENCY", "0"),
+            ("LEARNING360_TIMEOUT_SECS", "soon-Q7"),
+            ("LEARNING360_VERIFY", "true"),
+        ] {
+            let mut env = env.clone();
+            env.insert(name, value);
+            let err = Learning360Client::from_env_with(|n| env.get(n).map(|v| v.to_string()))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(name), "{err}");
+            assert!(!err.contains("Q7"), "{err}");
+        }
     }
 }
