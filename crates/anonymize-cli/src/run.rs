@@ -144,10 +144,11 @@ pub(crate) async fn run(ctx: Context, options: Options) -> u8 {
         output::document(json!({"command": "run", "interrupted": signal.name, "vendors": {}}));
         return signal.exit_status();
     }
-    let eraser = match Eraser::new(ctx.vendors.active.iter().cloned()) {
-        Ok(e) => e
-            .with_concurrency(options.tuning.concurrency)
-            .with_batch_size(options.tuning.batch_size),
+    let eraser = Eraser::new(ctx.vendors.active.iter().cloned())
+        .and_then(|e| e.with_concurrency(options.tuning.concurrency))
+        .and_then(|e| e.with_batch_size(options.tuning.batch_size));
+    let eraser = match eraser {
+        Ok(e) => e,
         Err(e) => {
             warn!("{e}");
             return EXIT_USAGE;

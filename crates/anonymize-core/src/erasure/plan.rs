@@ -63,6 +63,36 @@ impl fmt::Debug for Lookup {
     }
 }
 
+/// How a [`Lookup`] is written: its case, and the error's record for the two that have one.
+/// Never the id: one given with a person may be anything pasted where an id belonged.
+#[derive(serde::Serialize)]
+struct LookupRepr {
+    lookup: LookupKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<crate::error::ErrorRecord>,
+}
+
+impl From<&Lookup> for LookupRepr {
+    fn from(lookup: &Lookup) -> Self {
+        let error = match lookup {
+            Lookup::Failed(e) | Lookup::NotAttempted(e) => Some(e.record()),
+            _ => None,
+        };
+        Self {
+            lookup: lookup.kind(),
+            error,
+        }
+    }
+}
+
+impl serde::Serialize for Lookup {
+    /// `{"lookup":"given"}`, `{"lookup":"failed","error":{…}}`: the case and the error's record,
+    /// never the id (so there is no `Deserialize`: a lookup cannot be rebuilt without its id).
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        LookupRepr::from(self).serialize(s)
+    }
+}
+
 /// The case of a [`Lookup`], as written in a [`Receipt`](crate::Receipt): `given`, `resolved`,
 /// `not_found`, `needs_id`, `failed`, `not_attempted`.
 #[derive(
@@ -125,6 +155,40 @@ pub struct VendorPlan {
 pub struct Plan {
     pub(crate) person: Person,
     pub(crate) vendors: Vec<VendorPlan>,
+}
+
+impl serde::Serialize for VendorPlan {
+    /// `{"vendor":"acme","lookup":"resolved"}` (and the error's record for a failed look-up):
+    /// nothing personal, for a service's logs.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(serde::Serialize)]
+        struct Repr {
+            vendor: &'static str,
+            #[serde(flatten)]
+            lookup: LookupRepr,
+        }
+        Repr {
+            vendor: self.vendor,
+            lookup: LookupRepr::from(&self.lookup),
+        }
+        .serialize(s)
+    }
+}
+
+impl serde::Serialize for Plan {
+    /// `{"vendors":[{"vendor":"acme","lookup":"resolved"},…]}`: the vendors and cases, never the
+    /// person's address or an id. So a plan cannot be rebuilt from it (no `Deserialize`): to
+    /// erase later, keep the [`Person`] (your own record of them) and plan again.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(serde::Serialize)]
+        struct Repr<'a> {
+            vendors: &'a [VendorPlan],
+        }
+        Repr {
+            vendors: &self.vendors,
+        }
+        .serialize(s)
+    }
 }
 
 impl fmt::Debug for VendorPlan {
@@ -206,5 +270,34 @@ mod tests {
             "{shown}"
         );
         assert!(shown.contains("acme") && shown.contains("third"), "{shown}");
+    }
+
+    /// Point 6 of issue 18: a plan serializes (a service logs it as JSON) with nothing
+    /// personal in it: no address, no id.
+    #[test]
+    fn a_plan_serializes_without_ids_or_addresses() {
+        let person = Person::from_id("acme", "jane.doe@example.com")
+            .with_email(Email::parse("jane.doe@example.com").unwrap());
+        let plan = Plan {
+            person,
+            vendors: vec![
+                VendorPlan {
+                    vendor: "acme",
+                    lookup: Lookup::Given("jane.doe@example.com".into()),
+                },
+                VendorPlan {
+                    vendor: "other",
+                    lookup: Lookup::Failed(Error::invalid_input("no such thing")),
+                },
+            ],
+        };
+        let json = serde_json::to_value(&plan).unwrap();
+        assert!(!json.to_string().contains("jane"), "{json}");
+        assert_eq!(
+            json["vendors"][0],
+            serde_json::json!({"vendor": "acme", "lookup": "given"})
+        );
+        assert_eq!(json["vendors"][1]["lookup"], "failed");
+        assert_eq!(json["vendors"][1]["error"]["kind"], "invalid_input");
     }
 }
