@@ -29,7 +29,10 @@ const ENV_PREFIX: &str = "ALFABET";
 #[must_use = "a builder does nothing until .build()"]
 pub struct AlfabetClientBuilder {
     base: Url,
-    credentials: Vec<Credentials>,
+    /// The last of [`password`](AlfabetClientBuilder::password) and
+    /// [`bearer_token`](AlfabetClientBuilder::bearer_token) wins, as in the other vendors'
+    /// builders (a simulator's `client_builder()` comes with credentials a test may replace).
+    credentials: Option<Credentials>,
     token_scheme: Option<String>,
     batch_size: usize,
     http: HttpConfig,
@@ -53,6 +56,7 @@ impl fmt::Debug for AlfabetClientBuilder {
                 Credentials::Token(_) => "pre-issued token (redacted)",
             })
             .collect();
+        // (A list of at most one: the form `Debug` has always shown.)
         f.debug_struct("AlfabetClientBuilder")
             .field("base", &self.base.as_str())
             .field("credentials", &kinds)
@@ -151,7 +155,7 @@ impl AlfabetClientBuilder {
     pub(crate) fn new(base: Url) -> Self {
         Self {
             base,
-            credentials: Vec::new(),
+            credentials: None,
             token_scheme: None,
             batch_size: DEFAULT_BATCH_SIZE,
             http: HttpConfig::default(),
@@ -163,7 +167,7 @@ impl AlfabetClientBuilder {
     /// Tokens are cached, renewed before they expire (`expires_in`), and renewed once after a 401.
     #[must_use = "a builder method returns the changed builder"]
     pub fn password(mut self, username: impl Into<String>, password: SecretString) -> Self {
-        self.credentials.push(Credentials::Password {
+        self.credentials = Some(Credentials::Password {
             username: SecretString::from(username.into()),
             password,
         });
@@ -175,7 +179,7 @@ impl AlfabetClientBuilder {
     /// renewed: a 401 is an error.
     #[must_use = "a builder method returns the changed builder"]
     pub fn bearer_token(mut self, token: SecretString) -> Self {
-        self.credentials.push(Credentials::Token(token));
+        self.credentials = Some(Credentials::Token(token));
         self
     }
 
@@ -208,8 +212,9 @@ impl AlfabetClientBuilder {
     /// # Errors
     ///
     /// [`Error::Configuration`] when the base URL is not usable (not `https://` outside
-    /// loopback, credentials, a query or a fragment in it: core's one check for every vendor), when no credential or more than one
-    /// was given, when one is empty, or when the batch size is out of range (0 included).
+    /// loopback, credentials, a query or a fragment in it: core's one check for every vendor),
+    /// when no credential was given or it is empty, or when the batch size is out of range (0
+    /// included).
     pub fn build(self) -> Result<AlfabetClient> {
         if !(1..=MAX_BATCH_SIZE).contains(&self.batch_size) {
             return Err(Error::configuration(format!(
@@ -221,22 +226,14 @@ impl AlfabetClientBuilder {
         // Registered before any clone: a token endpoint that echoes the user name or password
         // (or an API that echoes the token) has them masked in the error, its record and every
         // receipt.
-        for credential in &self.credentials {
-            http = match credential {
-                Credentials::Password { username, password } => {
-                    http.with_secret(username).with_secret(password)
-                }
-                Credentials::Token(token) => http.with_secret(token),
-            };
-        }
-        let mut credentials = self.credentials;
-        if credentials.len() > 1 {
-            return Err(Error::configuration(
-                "more than one credential was given: use either .password(..) or \
-                 .bearer_token(..), once",
-            ));
-        }
-        let Some(credentials) = credentials.pop() else {
+        http = match &self.credentials {
+            Some(Credentials::Password { username, password }) => {
+                http.with_secret(username).with_secret(password)
+            }
+            Some(Credentials::Token(token)) => http.with_secret(token),
+            None => http,
+        };
+        let Some(credentials) = self.credentials else {
             return Err(Error::configuration(
                 "no credential: use .password(username, password) or .bearer_token(token)",
             ));
@@ -299,9 +296,12 @@ mod tests {
             other => panic!("{other:?}"),
         };
         err(AlfabetClient::builder(base.clone()));
-        err(AlfabetClient::builder(base.clone())
+        // The last credential wins, as in the other builders (it used to be refused).
+        let last = AlfabetClient::builder(base.clone())
             .password("u", pw())
-            .bearer_token(pw()));
+            .bearer_token(SecretString::from("tok-1"));
+        assert!(format!("{last:?}").contains("pre-issued token"), "{last:?}");
+        last.build().unwrap();
         err(AlfabetClient::builder(base.clone()).password("", pw()));
         err(AlfabetClient::builder(base.clone()).password("u", SecretString::from("")));
         err(AlfabetClient::builder(base.clone()).bearer_token(SecretString::from(" ")));
