@@ -371,6 +371,23 @@ pub struct ErrorRecord {
     pub text: String,
 }
 
+/// `$body` with `$r` bound to the [`VendorReply`] of the variants that carry one (by reference
+/// or mutable reference, as `$error` is), else `$otherwise`: the one list of those variants.
+macro_rules! with_reply {
+    ($error:expr, $r:ident => $body:expr, $otherwise:expr) => {
+        match $error {
+            Error::Unauthenticated($r)
+            | Error::PermissionDenied($r)
+            | Error::NotFound($r)
+            | Error::Rejected($r)
+            | Error::Server($r)
+            | Error::RateLimited { reply: $r, .. }
+            | Error::UnexpectedResponse { reply: $r, .. } => $body,
+            _ => $otherwise,
+        }
+    };
+}
+
 struct RetryAfterSuffix(Option<Duration>);
 
 impl fmt::Display for RetryAfterSuffix {
@@ -477,16 +494,7 @@ impl Error {
 
     /// The vendor's answer, for the variants that have one.
     pub fn reply(&self) -> Option<&VendorReply> {
-        match self {
-            Error::Unauthenticated(r)
-            | Error::PermissionDenied(r)
-            | Error::NotFound(r)
-            | Error::Rejected(r)
-            | Error::Server(r)
-            | Error::RateLimited { reply: r, .. }
-            | Error::UnexpectedResponse { reply: r, .. } => Some(r),
-            _ => None,
-        }
+        with_reply!(self, r => Some(r), None)
     }
 
     /// The vendor this error came from, when it came from one (also after a round trip through
@@ -566,14 +574,7 @@ impl Error {
     pub fn with_tries(mut self, new: Tries) -> Self {
         match &mut self {
             Error::Timeout { tries, .. } | Error::Transport { tries, .. } => *tries = Some(new),
-            Error::Unauthenticated(r)
-            | Error::PermissionDenied(r)
-            | Error::NotFound(r)
-            | Error::Rejected(r)
-            | Error::Server(r)
-            | Error::RateLimited { reply: r, .. }
-            | Error::UnexpectedResponse { reply: r, .. } => r.0.tries = Some(new),
-            _ => {}
+            other => with_reply!(other, r => r.0.tries = Some(new), ()),
         }
         self
     }

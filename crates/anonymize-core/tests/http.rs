@@ -764,6 +764,19 @@ fn everything_shown(err: &Error) -> String {
     )
 }
 
+/// `GET /protected` through `http` with a token fetched from `/token` with `secret`: the error.
+async fn read_protected_with_token(http: &HttpClient, secret: &str) -> Error {
+    let cache = Arc::new(TokenCache::new(FormTokenSource {
+        url: http.url(&["token"]),
+        secret: SecretString::from(secret),
+        http: http.clone(),
+    }));
+    let api = http.with_authorizer(cache);
+    api.execute(Call::new("read", Method::GET, api.url(&["protected"])))
+        .await
+        .unwrap_err()
+}
+
 /// Point 4 of issue 18: a token endpoint that quotes the client secret it was sent (as sent, or
 /// form-encoded) has it masked in the error's text, `Debug` and record.
 #[tokio::test]
@@ -784,16 +797,7 @@ async fn a_secret_the_token_endpoint_echoes_is_masked() {
         HttpConfig::default().with_retry(RetryPolicy::never()),
     )
     .with_secret(&SecretString::from(ODD_SECRET));
-    let cache = Arc::new(TokenCache::new(FormTokenSource {
-        url: http.url(&["token"]),
-        secret: SecretString::from(ODD_SECRET),
-        http: http.clone(),
-    }));
-    let api = http.with_authorizer(cache);
-    let err = api
-        .execute(Call::new("read", Method::GET, api.url(&["protected"])))
-        .await
-        .unwrap_err();
+    let err = read_protected_with_token(&http, ODD_SECRET).await;
     let shown = everything_shown(&err);
     assert!(!shown.contains("s3cr3t"), "{shown}");
     assert!(
@@ -853,16 +857,7 @@ async fn an_issued_token_the_api_echoes_is_masked() {
         &server,
         HttpConfig::default().with_retry(RetryPolicy::never()),
     );
-    let cache = Arc::new(TokenCache::new(FormTokenSource {
-        url: http.url(&["token"]),
-        secret: SecretString::from(SECRET),
-        http: http.clone(),
-    }));
-    let api = http.with_authorizer(cache);
-    let err = api
-        .execute(Call::new("read", Method::GET, api.url(&["protected"])))
-        .await
-        .unwrap_err();
+    let err = read_protected_with_token(&http, SECRET).await;
     assert!(matches!(err, Error::PermissionDenied(_)), "{err:?}");
     let shown = everything_shown(&err);
     assert!(!shown.contains("issued-tok-77"), "{shown}");

@@ -233,29 +233,27 @@ mod tests {
     use super::*;
     use crate::email::Email;
 
+    /// Jane, with her address pasted as her id at `acme` too, and a plan with these look-ups.
+    fn jane_plan(vendors: Vec<(&'static str, Lookup)>) -> Plan {
+        Plan {
+            person: Person::from_id("acme", "jane.doe@example.com")
+                .with_email(Email::parse("jane.doe@example.com").unwrap()),
+            vendors: vendors
+                .into_iter()
+                .map(|(vendor, lookup)| VendorPlan { vendor, lookup })
+                .collect(),
+        }
+    }
+
     /// Point 4 of issue 18: an address pasted where an id belonged, and the person's own
     /// address, never show in a plan's `Debug` (they did: `Given("jane…@…")`).
     #[test]
     fn debug_never_shows_an_id_or_an_address() {
-        let person = Person::from_id("acme", "jane.doe@example.com")
-            .with_email(Email::parse("jane.doe@example.com").unwrap());
-        let plan = Plan {
-            person,
-            vendors: vec![
-                VendorPlan {
-                    vendor: "acme",
-                    lookup: Lookup::Given("jane.doe@example.com".into()),
-                },
-                VendorPlan {
-                    vendor: "other",
-                    lookup: Lookup::Resolved("4242".into()),
-                },
-                VendorPlan {
-                    vendor: "third",
-                    lookup: Lookup::NeedsId,
-                },
-            ],
-        };
+        let plan = jane_plan(vec![
+            ("acme", Lookup::Given("jane.doe@example.com".into())),
+            ("other", Lookup::Resolved("4242".into())),
+            ("third", Lookup::NeedsId),
+        ]);
         let shown = format!(
             "{plan:?} {:?} {:?}",
             plan.vendors[0], plan.vendors[0].lookup
@@ -276,21 +274,13 @@ mod tests {
     /// personal in it: no address, no id.
     #[test]
     fn a_plan_serializes_without_ids_or_addresses() {
-        let person = Person::from_id("acme", "jane.doe@example.com")
-            .with_email(Email::parse("jane.doe@example.com").unwrap());
-        let plan = Plan {
-            person,
-            vendors: vec![
-                VendorPlan {
-                    vendor: "acme",
-                    lookup: Lookup::Given("jane.doe@example.com".into()),
-                },
-                VendorPlan {
-                    vendor: "other",
-                    lookup: Lookup::Failed(Error::invalid_input("no such thing")),
-                },
-            ],
-        };
+        let plan = jane_plan(vec![
+            ("acme", Lookup::Given("jane.doe@example.com".into())),
+            (
+                "other",
+                Lookup::Failed(Error::invalid_input("no such thing")),
+            ),
+        ]);
         let json = serde_json::to_value(&plan).unwrap();
         assert!(!json.to_string().contains("jane"), "{json}");
         assert_eq!(
