@@ -953,4 +953,15 @@ async fn an_echoed_client_secret_never_reaches_an_error_or_its_record() {
         shown.contains("client_secret=<secret> does not match"),
         "{shown}"
     );
+
+    // The same answer through an eraser, to the receipt a service would keep.
+    let eraser = anonymize_core::Eraser::new([Arc::new(client) as Arc<dyn Anonymizer>]).unwrap();
+    let person = anonymize_core::Person::from_id(guardhouse_client::VENDOR, "1");
+    let report = eraser.erase(&person).await.unwrap();
+    let key_bytes: Vec<u8> = (1..=32).collect();
+    let key = anonymize_core::ReceiptKey::new(&key_bytes).unwrap();
+    let receipt = anonymize_core::Receipt::new(&key, &person, &report.vendors()[0]);
+    let line = serde_json::to_string(&receipt).unwrap();
+    assert!(!line.contains(CLIENT_SECRET), "{line}");
+    assert!(line.contains("<secret>"), "{line}");
 }
