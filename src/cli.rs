@@ -277,6 +277,7 @@ mod tests {
             vendor: "mem",
             operation: "anonymize",
             source: std::sync::Arc::new(std::io::Error::other("refused")),
+            tries: None,
         });
         let (code, out, err) = run(&vendor, &["1", "2"]).await;
         assert_eq!(code, EXIT_RUN_FAILED);

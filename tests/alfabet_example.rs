@@ -10,6 +10,7 @@ use std::collections::HashMap;
 
 use alfabet_client::testkit::{PASSWORD, Simulator, USERNAME};
 use anonymize_core::secrecy::ExposeSecret;
+use anonymize_core::testkit::Simulated;
 
 async fn run(args: &[&str], env: &HashMap<&str, String>) -> (u8, String, String) {
     anonymize_examples::cli::capture(example::run, args, env).await

@@ -106,6 +106,7 @@ fn a_whole_run_with_faults_tells_the_subscriber_no_address_name_or_secret() {
                 let eraser = Eraser::new(vendors)
                     .unwrap()
                     .with_batch_size(5)
+                    .unwrap()
                     .with_receipt_key(key);
                 let persons = persons.clone();
                 let reports: Vec<_> = eraser

@@ -9,6 +9,7 @@
 #![allow(clippy::print_stdout)]
 
 use alfabet_client::testkit::{PASSWORD, Simulator, USERNAME};
+use anonymize_core::testkit::Simulated;
 
 #[tokio::main]
 async fn main() {

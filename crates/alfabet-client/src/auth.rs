@@ -10,7 +10,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 use url::Url;
 
-use crate::client::WrongBaseUrl;
+use crate::model::WrongBaseUrl;
 
 /// The authorization scheme Alfabet documents (`Authorization: bearer eyJ…`), used when the
 /// token answer has no `token_type` and for pre-issued tokens unless told otherwise.

@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use anonymize_core::vendor::{
-    Authorizer, Credential, HttpClient, StaticCredential, TokenCache, env_url, env_var_opt,
+    Authorizer, Credential, EnvCredentials, HttpClient, StaticCredential, TokenCache, VendorEnv,
     optional_limiter,
 };
 use anonymize_core::{Error, HttpConfig, RateLimit, Result, SharedLimits};
@@ -23,17 +23,17 @@ pub const DEFAULT_BATCH_SIZE: usize = 100;
 /// and the vendor's work per request bounded).
 pub const MAX_BATCH_SIZE: usize = 10_000;
 
-const ENV_URL: &str = "ALFABET_URL";
-const ENV_USERNAME: &str = "ALFABET_USERNAME";
-const ENV_PASSWORD: &str = "ALFABET_PASSWORD";
-const ENV_TOKEN: &str = "ALFABET_TOKEN";
-const ENV_BATCH_SIZE: &str = "ALFABET_BATCH_SIZE";
+/// The prefix of every variable [`AlfabetClient::from_env`] reads (`ALFABET_URL`, …).
+const ENV_PREFIX: &str = "ALFABET";
 
 /// Builds an [`AlfabetClient`]; see [`AlfabetClient::builder`] and [`AlfabetClient::from_env`].
 #[must_use = "a builder does nothing until .build()"]
 pub struct AlfabetClientBuilder {
     base: Url,
-    credentials: Vec<Credentials>,
+    /// The last of [`password`](AlfabetClientBuilder::password) and
+    /// [`bearer_token`](AlfabetClientBuilder::bearer_token) wins, as in the other vendors'
+    /// builders (a simulator's `client_builder()` comes with credentials a test may replace).
+    credentials: Option<Credentials>,
     token_scheme: Option<String>,
     batch_size: usize,
     http: HttpConfig,
@@ -59,6 +59,7 @@ impl fmt::Debug for AlfabetClientBuilder {
                 Credentials::Token(_) => "pre-issued token (redacted)",
             })
             .collect();
+        // (A list of at most one: the form `Debug` has always shown.)
         f.debug_struct("AlfabetClientBuilder")
             .field("base", &self.base.as_str())
             .field("credentials", &kinds)
@@ -72,12 +73,26 @@ impl fmt::Debug for AlfabetClientBuilder {
 }
 
 impl AlfabetClient {
+    /// Start building a client for the API server at `base_url`, e.g.
+    /// `https://host/AlfabetAPIServer` (its path is kept; paths are case-sensitive). Requests go
+    /// to `{base_url}/api/token` and `{base_url}/api/v2/anonymizeuser`. `http://` is accepted for
+    /// loopback hosts only, unless [`HttpConfig::allow_insecure_http`] says otherwise.
+    ///
+    /// [`HttpConfig::allow_insecure_http`]: anonymize_core::HttpConfig::allow_insecure_http
+    pub fn builder(base_url: Url) -> AlfabetClientBuilder {
+        AlfabetClientBuilder::new(base_url)
+    }
+
     /// A builder from the environment, the settings the `alfabet` example reads:
     ///
     /// - `ALFABET_URL`: the API server, e.g. `https://host/AlfabetAPIServer`;
     /// - either `ALFABET_USERNAME` and `ALFABET_PASSWORD` (the password grant) or `ALFABET_TOKEN`
     ///   (a pre-issued token, sent as `bearer <token>`), not both;
-    /// - optionally `ALFABET_BATCH_SIZE` (refs per request, default [`DEFAULT_BATCH_SIZE`]).
+    /// - optionally `ALFABET_BATCH_SIZE` (refs per request, default [`DEFAULT_BATCH_SIZE`]);
+    /// - optionally the tuning every vendor shares ([`EnvTuning`](anonymize_core::vendor::EnvTuning)):
+    ///   `ALFABET_TIMEOUT_SECS`, `ALFABET_CONNECT_TIMEOUT_SECS`, `ALFABET_MAX_RETRIES`.
+    ///   `ALFABET_CONCURRENCY` is refused (Alfabet sends one batch at a time), and so is
+    ///   `ALFABET_VERIFY=true` (Alfabet has no documented read to verify with).
     ///
     /// Add other settings ([`http_config`](AlfabetClientBuilder::http_config)…) to the builder,
     /// then [`build`](AlfabetClientBuilder::build) it.
@@ -85,8 +100,8 @@ impl AlfabetClient {
     /// # Errors
     ///
     /// [`Error::Configuration`] naming the variable (never its value) when one is missing or
-    /// blank, when `ALFABET_URL` is not a URL or `ALFABET_BATCH_SIZE` not a number, or when both
-    /// kinds of credential are set.
+    /// blank, when `ALFABET_URL` is not a URL, `ALFABET_BATCH_SIZE` not a number or a tuning
+    /// value is bad, or when both kinds of credential are set.
     pub fn from_env() -> Result<AlfabetClientBuilder> {
         Self::from_env_with(|name| std::env::var(name).ok())
     }
@@ -111,35 +126,32 @@ impl AlfabetClient {
     /// # Ok::<(), anonymize_core::Error>(())
     /// ```
     pub fn from_env_with(lookup: impl Fn(&str) -> Option<String>) -> Result<AlfabetClientBuilder> {
-        let lookup: &dyn Fn(&str) -> Option<String> = &lookup;
-        let var = |name: &str| env_var_opt(lookup, name);
-        let missing = |name: &str| Error::configuration(format!("{name} is not set"));
-        let builder = AlfabetClient::builder(env_url(lookup, ENV_URL)?);
-        let mut builder = match (var(ENV_TOKEN), var(ENV_USERNAME), var(ENV_PASSWORD)) {
-            (Some(token), None, None) => builder.bearer_token(SecretString::from(token)),
-            (None, Some(username), Some(password)) => {
-                builder.password(username, SecretString::from(password))
-            }
-            (Some(_), _, _) => {
-                return Err(Error::configuration(format!(
-                    "set either {ENV_TOKEN} or {ENV_USERNAME} + {ENV_PASSWORD}, not both"
-                )));
-            }
-            (None, Some(_), None) => return Err(missing(ENV_PASSWORD)),
-            (None, None, Some(_)) => return Err(missing(ENV_USERNAME)),
-            (None, None, None) => {
-                return Err(Error::configuration(format!(
-                    "set {ENV_USERNAME} and {ENV_PASSWORD}, or {ENV_TOKEN}"
-                )));
-            }
+        let env = VendorEnv::new(ENV_PREFIX, &lookup);
+        let builder = AlfabetClient::builder(env.url("URL")?);
+        let mut builder = match env.credentials(["USERNAME", "PASSWORD"], "TOKEN")? {
+            EnvCredentials::Pair(username, password) => builder.password(username, password),
+            EnvCredentials::Token(token) => builder.bearer_token(token),
         };
-        if let Some(size) = var(ENV_BATCH_SIZE) {
-            let size = size
-                .trim()
-                .parse()
-                .map_err(|_| Error::configuration(format!("{ENV_BATCH_SIZE} is not a number")))?;
+        if let Some(size) = env.parse_opt("BATCH_SIZE", "a number")? {
             builder = builder.batch_size(size);
         }
+        let tuning = env.tuning()?;
+        // Alfabet sends one batch at a time and has no documented read to verify with: a
+        // variable that asks for either is refused, not ignored.
+        if tuning.concurrency.is_some() {
+            return Err(Error::configuration(format!(
+                "{} is not a setting of Alfabet, which sends one batch at a time: set {} instead",
+                env.name("CONCURRENCY"),
+                env.name("BATCH_SIZE")
+            )));
+        }
+        if tuning.verify == Some(true) {
+            return Err(Error::configuration(format!(
+                "{}: Alfabet has no documented read to verify an erasure with",
+                env.name("VERIFY")
+            )));
+        }
+        builder.http = tuning.http_config(builder.http);
         Ok(builder)
     }
 }
@@ -148,7 +160,7 @@ impl AlfabetClientBuilder {
     pub(crate) fn new(base: Url) -> Self {
         Self {
             base,
-            credentials: Vec::new(),
+            credentials: None,
             token_scheme: None,
             batch_size: DEFAULT_BATCH_SIZE,
             http: HttpConfig::default(),
@@ -162,7 +174,7 @@ impl AlfabetClientBuilder {
     /// Tokens are cached, renewed before they expire (`expires_in`), and renewed once after a 401.
     #[must_use = "a builder method returns the changed builder"]
     pub fn password(mut self, username: impl Into<String>, password: SecretString) -> Self {
-        self.credentials.push(Credentials::Password {
+        self.credentials = Some(Credentials::Password {
             username: SecretString::from(username.into()),
             password,
         });
@@ -174,7 +186,7 @@ impl AlfabetClientBuilder {
     /// renewed: a 401 is an error.
     #[must_use = "a builder method returns the changed builder"]
     pub fn bearer_token(mut self, token: SecretString) -> Self {
-        self.credentials.push(Credentials::Token(token));
+        self.credentials = Some(Credentials::Token(token));
         self
     }
 
@@ -229,8 +241,9 @@ impl AlfabetClientBuilder {
     /// # Errors
     ///
     /// [`Error::Configuration`] when the base URL is not usable (not `https://` outside
-    /// loopback, credentials, a query or a fragment in it: core's one check for every vendor), when no credential or more than one
-    /// was given, when one is empty, or when the batch size is out of range (0 included).
+    /// loopback, credentials, a query or a fragment in it: core's one check for every vendor),
+    /// when no credential was given or it is empty, or when the batch size is out of range (0
+    /// included).
     pub fn build(self) -> Result<AlfabetClient> {
         if !(1..=MAX_BATCH_SIZE).contains(&self.batch_size) {
             return Err(Error::configuration(format!(
@@ -243,14 +256,17 @@ impl AlfabetClientBuilder {
         if let Some(limiter) = optional_limiter(self.rate_limit, self.shared_limits.as_deref())? {
             http = http.with_limiter(limiter);
         }
-        let mut credentials = self.credentials;
-        if credentials.len() > 1 {
-            return Err(Error::configuration(
-                "more than one credential was given: use either .password(..) or \
-                 .bearer_token(..), once",
-            ));
-        }
-        let Some(credentials) = credentials.pop() else {
+        // Registered before any clone: a token endpoint that echoes the user name or password
+        // (or an API that echoes the token) has them masked in the error, its record and every
+        // receipt.
+        http = match &self.credentials {
+            Some(Credentials::Password { username, password }) => {
+                http.with_secret(username).with_secret(password)
+            }
+            Some(Credentials::Token(token)) => http.with_secret(token),
+            None => http,
+        };
+        let Some(credentials) = self.credentials else {
             return Err(Error::configuration(
                 "no credential: use .password(username, password) or .bearer_token(token)",
             ));
@@ -302,6 +318,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use std::collections::HashMap;
+    use std::time::Duration;
 
     #[test]
     fn builder_refuses_bad_settings() {
@@ -312,9 +329,12 @@ mod tests {
             other => panic!("{other:?}"),
         };
         err(AlfabetClient::builder(base.clone()));
-        err(AlfabetClient::builder(base.clone())
+        // The last credential wins, as in the other builders (it used to be refused).
+        let last = AlfabetClient::builder(base.clone())
             .password("u", pw())
-            .bearer_token(pw()));
+            .bearer_token(SecretString::from("tok-1"));
+        assert!(format!("{last:?}").contains("pre-issued token"), "{last:?}");
+        last.build().unwrap();
         err(AlfabetClient::builder(base.clone()).password("", pw()));
         err(AlfabetClient::builder(base.clone()).password("u", SecretString::from("")));
         err(AlfabetClient::builder(base.clone()).bearer_token(SecretString::from(" ")));
@@ -463,6 +483,46 @@ mod tests {
                 }
                 other => panic!("{env:?}: {other:?}"),
             }
+        }
+    }
+
+    /// Point 8 of issue 18: the shared tuning variables reach the client; what Alfabet cannot
+    /// do (a concurrency, a verification) is refused, naming the variable, never ignored.
+    #[test]
+    fn from_env_reads_the_shared_tuning_and_refuses_what_alfabet_cannot_do() {
+        let vars = [
+            ("ALFABET_URL", "https://host/AlfabetAPIServer"),
+            ("ALFABET_TOKEN", "tok-Q7"),
+            ("ALFABET_TIMEOUT_SECS", "7.5"),
+            ("ALFABET_CONNECT_TIMEOUT_SECS", "2"),
+            ("ALFABET_MAX_RETRIES", "4"),
+            ("ALFABET_VERIFY", "false"),
+        ];
+        let env: HashMap<&str, &str> = HashMap::from(vars);
+        let builder = AlfabetClient::from_env_with(|n| env.get(n).map(|v| v.to_string())).unwrap();
+        assert_eq!(builder.http.request_timeout(), Duration::from_millis(7500));
+        assert_eq!(builder.http.retry().max_retries(), 4);
+        builder.build().unwrap();
+        for (name, value, expected) in [
+            (
+                "ALFABET_CONCURRENCY",
+                "4",
+                "ALFABET_CONCURRENCY is not a setting of Alfabet",
+            ),
+            ("ALFABET_VERIFY", "true", "ALFABET_VERIFY"),
+            (
+                "ALFABET_MAX_RETRIES",
+                "many-Q7",
+                "ALFABET_MAX_RETRIES is not a whole number",
+            ),
+        ] {
+            let mut env = env.clone();
+            env.insert(name, value);
+            let err = AlfabetClient::from_env_with(|n| env.get(n).map(|v| v.to_string()))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(expected), "{err}");
+            assert!(!err.contains("Q7"), "{err}");
         }
     }
 }

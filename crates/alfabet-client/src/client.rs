@@ -3,15 +3,14 @@
 use std::collections::HashSet;
 use std::fmt;
 
-use anonymize_core::vendor::{Call, HttpClient, VendorReply};
+use anonymize_core::vendor::{Call, HttpClient};
 use anonymize_core::{Error, Result};
 use reqwest::{Method, StatusCode};
 use url::Url;
 
 use crate::VENDOR;
-use crate::builder::AlfabetClientBuilder;
 use crate::id::RefStr;
-use crate::model::{AnonymizeAnswer, JSON_CONTENT_TYPE, anonymize_request};
+use crate::model::{AnonymizeAnswer, JSON_CONTENT_TYPE, WrongBaseUrl, anonymize_request};
 use crate::report::{BatchReport, Position, judge};
 
 /// A client for Alfabet's RESTful API v2 `anonymizeuser` endpoint.
@@ -45,16 +44,6 @@ impl fmt::Debug for AlfabetClient {
 }
 
 impl AlfabetClient {
-    /// Start building a client for the API server at `base_url`, e.g.
-    /// `https://host/AlfabetAPIServer` (its path is kept; paths are case-sensitive). Requests go
-    /// to `{base_url}/api/token` and `{base_url}/api/v2/anonymizeuser`. `http://` is accepted for
-    /// loopback hosts only, unless [`HttpConfig::allow_insecure_http`] says otherwise.
-    ///
-    /// [`HttpConfig::allow_insecure_http`]: anonymize_core::HttpConfig::allow_insecure_http
-    pub fn builder(base_url: Url) -> AlfabetClientBuilder {
-        AlfabetClientBuilder::new(base_url)
-    }
-
     /// A client from its parts: `http` authorizes every request.
     pub(crate) fn from_parts(http: HttpClient, auth_kind: &'static str, batch_size: usize) -> Self {
         Self {
@@ -172,33 +161,5 @@ impl AlfabetClient {
             .await
             .map_err(|e| WrongBaseUrl::check(e, "anonymizeuser"))?;
         AnonymizeAnswer::from_body(response.body()).map_err(|e| response.unexpected(e.0))
-    }
-}
-
-/// A 404 from one of Alfabet's fixed endpoints (`api/token`, `api/v2/anonymizeuser`): the base
-/// URL is not an Alfabet API server, or its REST API is off. Every further request would fail
-/// the same way, so it becomes [`Error::Configuration`], which stops a run.
-pub(crate) struct WrongBaseUrl {
-    endpoint: &'static str,
-    reply: VendorReply,
-}
-
-impl WrongBaseUrl {
-    /// `error`, with a 404 from `endpoint` read as a wrong base URL.
-    pub(crate) fn check(error: Error, endpoint: &'static str) -> Error {
-        match error {
-            Error::NotFound(reply) => WrongBaseUrl { endpoint, reply }.into(),
-            other => other,
-        }
-    }
-}
-
-impl From<WrongBaseUrl> for Error {
-    fn from(e: WrongBaseUrl) -> Self {
-        Error::configuration(format!(
-            "no {} endpoint at the base URL ({}); the base URL should be the API server, e.g. \
-             https://host/AlfabetAPIServer",
-            e.endpoint, e.reply
-        ))
     }
 }

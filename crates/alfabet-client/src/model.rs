@@ -1,7 +1,8 @@
 //! Alfabet's wire format: the `anonymizeuser` request and answer (read tolerantly), and its
 //! error bodies.
 
-use anonymize_core::vendor::ErrorBody;
+use anonymize_core::Error;
+use anonymize_core::vendor::{ErrorBody, VendorReply};
 use serde_json::{Map, Value};
 
 use crate::id::RefStr;
@@ -248,6 +249,37 @@ pub(crate) fn read_error_body(body: &[u8]) -> ErrorBody {
     match message {
         Some(message) => ErrorBody::new(None, Some(message)),
         None => standard,
+    }
+}
+
+/// A 404 from one of Alfabet's fixed endpoints (`api/token`, `api/v2/anonymizeuser`): the base
+/// URL is not an Alfabet API server, or its REST API is off. Every further request would fail
+/// the same way, so it becomes [`Error::Configuration`], which stops a run.
+///
+/// It lives with the wire format, not in `client.rs`, so that `auth.rs` (the token endpoint) and
+/// `client.rs` (`anonymizeuser`) both read it without importing each other.
+pub(crate) struct WrongBaseUrl {
+    endpoint: &'static str,
+    reply: VendorReply,
+}
+
+impl WrongBaseUrl {
+    /// `error`, with a 404 from `endpoint` read as a wrong base URL.
+    pub(crate) fn check(error: Error, endpoint: &'static str) -> Error {
+        match error {
+            Error::NotFound(reply) => WrongBaseUrl { endpoint, reply }.into(),
+            other => other,
+        }
+    }
+}
+
+impl From<WrongBaseUrl> for Error {
+    fn from(e: WrongBaseUrl) -> Self {
+        Error::configuration(format!(
+            "no {} endpoint at the base URL ({}); the base URL should be the API server, e.g. \
+             https://host/AlfabetAPIServer",
+            e.endpoint, e.reply
+        ))
     }
 }
 

@@ -7,7 +7,7 @@
 //!   `{"token_type":"bearer","access_token":"…","expires_in":1200}`; a wrong user name or password
 //!   is `400 {"error":"invalid_grant"}`, another grant type `400 {"error":"unsupported_grant_type"}`.
 //!   Tokens expire after the [configured lifetime](Simulator::set_token_lifetime) or at once with
-//!   [`expire_tokens`](Simulator::expire_tokens).
+//!   [`expire_tokens`](Simulated::expire_tokens).
 //! - `PUT …/api/v2/anonymizeuser` wants `Authorization: bearer <token>` (401 when missing, unknown
 //!   or expired), a JSON `Content-Type` (415 otherwise) and a non-empty `Refs` list (400
 //!   otherwise). An unknown ref is rejected with `Cannot find instance`, a user
@@ -19,7 +19,8 @@
 //! The shape of `RejectedObjects` is [configurable](Simulator::set_rejected_shape) (a list, or a
 //! single object when there is one, as in the vendor's own example, …), `Count` can be
 //! [misreported](Simulator::misreport_count), extra answer fields can be
-//! [added](Simulator::add_answer_field), and [`faults`](Simulator::faults) injects failures.
+//! [added](Simulator::add_answer_field), and [`faults`](Simulated::faults) injects failures (the
+//! controls every simulator shares are the [`Simulated`] trait's: bring it into scope).
 //!
 //! It is built on `anonymize_core::testkit` (one mock server whose front door logs every request
 //! and applies injected faults, one token store) and implements
@@ -32,8 +33,7 @@ use std::time::Duration;
 
 use anonymize_core::HttpConfig;
 use anonymize_core::testkit::{
-    Faults, Frontdoor, SimServer, Simulated, TokenCheck, TokenStore, fast_http_config, header,
-    reply,
+    Frontdoor, SimServer, Simulated, TokenCheck, TokenStore, fast_http_config, header, reply,
 };
 use httpmock::{HttpMockRequest, HttpMockResponse};
 use secrecy::SecretString;
@@ -166,11 +166,15 @@ impl Simulator {
         fast_http_config()
     }
 
-    /// A builder already pointed at the simulator with its [`http_config`](Self::http_config),
-    /// without credentials (add [`password`](AlfabetClientBuilder::password) or
-    /// [`bearer_token`](AlfabetClientBuilder::bearer_token)).
+    /// A builder already pointed at the simulator with its [`http_config`](Self::http_config)
+    /// and the default account's credentials ([`USERNAME`], [`PASSWORD`]), like the other
+    /// simulators' `client_builder()`; replace them with
+    /// [`password`](AlfabetClientBuilder::password) or
+    /// [`bearer_token`](AlfabetClientBuilder::bearer_token) (the last one given wins).
     pub fn client_builder(&self) -> AlfabetClientBuilder {
-        AlfabetClient::builder(self.url()).http_config(self.http_config())
+        AlfabetClient::builder(self.url())
+            .password(USERNAME, SecretString::from(PASSWORD))
+            .http_config(self.http_config())
     }
 
     /// A client logged in with the default account (password grant) and fast retries.
@@ -180,7 +184,6 @@ impl Simulator {
     /// If the HTTP client cannot be built at all (no TLS backend): a test cannot run then.
     pub fn client(&self) -> AlfabetClient {
         self.client_builder()
-            .password(USERNAME, SecretString::from(PASSWORD))
             .build()
             .unwrap_or_else(|e| unreachable!("the simulator's client settings are valid: {e}"))
     }
@@ -196,11 +199,6 @@ impl Simulator {
     /// token.
     pub fn issue_token(&self) -> SecretString {
         SecretString::from(self.state().tokens.issue(()))
-    }
-
-    /// Every token issued so far expires now: the next call with one answers 401.
-    pub fn expire_tokens(&self) {
-        self.state().tokens.expire_all();
     }
 
     /// How long tokens issued from now on live (and the `expires_in` the token answer says).
@@ -264,22 +262,6 @@ impl Simulator {
         self.state().answer_fields.insert(name.into(), value);
     }
 
-    /// The fault queue: fail the next N requests with a status, answer 429 with `Retry-After`,
-    /// or delay answers. Faults apply to every request, token requests included.
-    pub fn faults(&self) -> &Faults {
-        self.server.frontdoor().faults()
-    }
-
-    /// How many requests the simulator received, of any kind (faulted ones included).
-    pub fn requests_received(&self) -> usize {
-        self.server.frontdoor().requests_received()
-    }
-
-    /// How many token requests it received (granted or not).
-    pub fn token_requests(&self) -> usize {
-        self.state().tokens.requests()
-    }
-
     /// The `Refs` of every `anonymizeuser` request that passed authentication, in order.
     pub fn anonymize_requests(&self) -> Vec<Vec<String>> {
         self.state().anonymize_requests.clone()
@@ -295,12 +277,14 @@ impl Simulated for Simulator {
         self.server.frontdoor()
     }
 
+    /// How many token requests it received (granted or not).
     fn token_requests(&self) -> usize {
-        Simulator::token_requests(self)
+        self.state().tokens.requests()
     }
 
+    /// Every token issued so far expires now: the next call with one answers 401.
     fn expire_tokens(&self) {
-        Simulator::expire_tokens(self);
+        self.state().tokens.expire_all();
     }
 }
 

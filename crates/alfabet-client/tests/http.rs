@@ -889,3 +889,36 @@ async fn the_base_path_is_kept_and_paths_are_case_sensitive() {
     anonymize.assert_calls_async(1).await;
     token.assert_calls_async(0).await;
 }
+
+/// Point 4 of issue 18: Alfabet's token endpoint quoting the password (form-encoded, as the
+/// request sent it) and the user name: both masked in the error's text, `Debug` and record.
+#[tokio::test]
+async fn an_echoed_password_never_reaches_an_error_or_its_record() {
+    let server = MockServer::start_async().await;
+    let encoded: String =
+        anonymize_core::url::form_urlencoded::byte_serialize(PASSWORD.as_bytes()).collect();
+    server
+        .mock_async(|when, then| {
+            when.method(POST).path(TOKEN_PATH);
+            then.status(400).json_body(json!({
+                "error": "invalid_grant",
+                "error_description": format!("username={USER}&password={encoded} refused ({PASSWORD})")
+            }));
+        })
+        .await;
+    let err = client(&server, 10)
+        .anonymize_batch(&[r(1)])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Unauthenticated(_)), "{err:?}");
+    let shown = anonymize_core::testkit::everything_shown(&err);
+    assert!(
+        !shown.contains(PASSWORD) && !shown.contains(&encoded),
+        "{shown}"
+    );
+    assert!(!shown.contains(USER), "{shown}");
+    assert!(
+        shown.contains("username=<secret>&password=<secret> refused (<secret>)"),
+        "{shown}"
+    );
+}

@@ -9,6 +9,7 @@ use alfabet_client::testkit::{
     EXCLUDED_MESSAGE, NOT_FOUND_MESSAGE, PASSWORD, RejectedShape, Simulator, USERNAME,
 };
 use anonymize_core::secrecy::{ExposeSecret, SecretString};
+use anonymize_core::testkit::Simulated;
 use anonymize_core::{Anonymizer, Error, Outcome, UserOutcome};
 use serde_json::json;
 

@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 
 use alfabet_client::testkit::{PASSWORD, Simulator, TOKEN_PREFIX, USERNAME};
+use anonymize_core::testkit::Simulated;
 use anonymize_core::{Anonymizer, Outcome};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};

@@ -292,9 +292,11 @@ fn parse() -> Cli {
     let mut vendors = String::new();
     for spec in &vendors::SPECS {
         vendors.push_str(&format!(
-            "  {:<12} {}\n",
+            "  {:<12} {}\n  {:<12} tuning: {}\n",
             spec.name,
-            spec.variables.join(", ")
+            spec.variables.join(", "),
+            "",
+            spec.tuning.join(", ")
         ));
     }
     let environment = |key_use: &str| {

@@ -84,10 +84,11 @@ pub(crate) async fn plan(ctx: &Context, input: &Path, tuning: Tuning) -> u8 {
         say!("no vendor is configured: nothing would be erased");
         return EXIT_USAGE;
     }
-    let eraser = match Eraser::new(ctx.vendors.active.iter().cloned()) {
-        Ok(e) => e
-            .with_concurrency(tuning.concurrency)
-            .with_batch_size(tuning.batch_size),
+    let eraser = Eraser::new(ctx.vendors.active.iter().cloned())
+        .and_then(|e| e.with_concurrency(tuning.concurrency))
+        .and_then(|e| e.with_batch_size(tuning.batch_size));
+    let eraser = match eraser {
+        Ok(e) => e,
         Err(e) => {
             warn!("{e}");
             return EXIT_USAGE;

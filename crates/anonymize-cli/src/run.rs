@@ -146,12 +146,12 @@ pub(crate) async fn run(ctx: Context, options: Options) -> u8 {
         output::document(json!({"command": "run", "interrupted": signal.name, "vendors": {}}));
         return signal.exit_status();
     }
-    let eraser = match Eraser::new(ctx.vendors.active.iter().cloned()) {
-        Ok(e) => e
-            .with_concurrency(options.tuning.concurrency)
-            .with_batch_size(options.tuning.batch_size)
-            .with_receipt_key(key.clone())
-            .with_verify(options.verify),
+    let eraser = Eraser::new(ctx.vendors.active.iter().cloned())
+        .and_then(|e| e.with_concurrency(options.tuning.concurrency))
+        .and_then(|e| e.with_batch_size(options.tuning.batch_size))
+        .map(|e| e.with_receipt_key(key.clone()).with_verify(options.verify));
+    let eraser = match eraser {
+        Ok(e) => e,
         Err(e) => {
             warn!("{e}");
             return EXIT_USAGE;

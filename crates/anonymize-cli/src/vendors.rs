@@ -15,8 +15,14 @@ pub(crate) struct Spec {
     pub(crate) name: &'static str,
     /// The input column (CSV) or field (JSON lines) with the person's id there.
     pub(crate) column: &'static str,
-    /// Every environment variable its `from_env` reads: none set means "not configured".
+    /// The environment variables that say where the vendor is and who calls it (URL,
+    /// credentials, options): none set means "not configured".
     pub(crate) variables: &'static [&'static str],
+    /// The tuning variables its `from_env` reads too (`<PREFIX>_CONCURRENCY`, timeouts,
+    /// retries, `<PREFIX>_VERIFY`: `anonymize_core::vendor::EnvTuning`). One of them alone does
+    /// not configure a vendor: `GUARDHOUSE_MAX_RETRIES=5` in a shared environment must not turn
+    /// on Guardhouse without a URL.
+    pub(crate) tuning: &'static [&'static str],
     /// Parse an id, giving it back in the vendor's canonical form; the error never repeats it.
     pub(crate) parse_id: fn(&str) -> Result<String>,
     /// Build the client from the environment, its limits shared through `shared` when given.
@@ -65,6 +71,13 @@ pub(crate) const SPECS: [Spec; 3] = [
             "GUARDHOUSE_API_URL",
             "GUARDHOUSE_AUDIENCE",
         ],
+        tuning: &[
+            "GUARDHOUSE_CONCURRENCY",
+            "GUARDHOUSE_TIMEOUT_SECS",
+            "GUARDHOUSE_CONNECT_TIMEOUT_SECS",
+            "GUARDHOUSE_MAX_RETRIES",
+            "GUARDHOUSE_VERIFY",
+        ],
         parse_id: |s| Ok(s.parse::<guardhouse_client::UserId>()?.to_string()),
         // Guardhouse publishes no limit and the command sets none: nothing to share.
         build: |env, _shared| {
@@ -83,6 +96,13 @@ pub(crate) const SPECS: [Spec; 3] = [
             "ALFABET_TOKEN",
             "ALFABET_BATCH_SIZE",
         ],
+        // No concurrency (one batch at a time) and no verification (no documented read): the
+        // client refuses both variables, so they are not offered here.
+        tuning: &[
+            "ALFABET_TIMEOUT_SECS",
+            "ALFABET_CONNECT_TIMEOUT_SECS",
+            "ALFABET_MAX_RETRIES",
+        ],
         parse_id: |s| Ok(s.parse::<alfabet_client::RefStr>()?.to_string()),
         // Alfabet publishes no limit and the command sets none: nothing to share.
         build: |env, _shared| {
@@ -98,6 +118,14 @@ pub(crate) const SPECS: [Spec; 3] = [
             "LEARNING360_URL",
             "LEARNING360_CLIENT_ID",
             "LEARNING360_CLIENT_SECRET",
+            "LEARNING360_TOKEN",
+        ],
+        tuning: &[
+            "LEARNING360_CONCURRENCY",
+            "LEARNING360_TIMEOUT_SECS",
+            "LEARNING360_CONNECT_TIMEOUT_SECS",
+            "LEARNING360_MAX_RETRIES",
+            "LEARNING360_VERIFY",
         ],
         parse_id: |s| Ok(s.parse::<learning360_client::UserId>()?.to_string()),
         build: |env, shared| {
@@ -219,6 +247,35 @@ mod tests {
             text.starts_with("invalid configuration: learning360: "),
             "{text}"
         );
+    }
+
+    /// Point 8 of issue 18: a tuning variable alone does not configure a vendor, and beside a
+    /// configured vendor it reaches its client (a bad value is refused, naming the variable).
+    #[test]
+    fn a_tuning_variable_alone_configures_nothing() {
+        let env = HashMap::from([
+            ("GUARDHOUSE_MAX_RETRIES", "5"),
+            ("LEARNING360_TIMEOUT_SECS", "10"),
+            ("ALFABET_URL", "https://host/AlfabetAPIServer"),
+            ("ALFABET_TOKEN", "tok-S3cret"),
+            ("ALFABET_TIMEOUT_SECS", "9"),
+        ]);
+        let vendors = Vendors::from_env(&|n| env.get(n).map(|v| v.to_string())).unwrap();
+        assert_eq!(vendors.names(), ["alfabet"]);
+
+        let mut env = env;
+        env.insert("ALFABET_MAX_RETRIES", "lots-S3cret");
+        let err = Vendors::from_env(&|n| env.get(n).map(|v| v.to_string()))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("alfabet: ALFABET_MAX_RETRIES"), "{err}");
+        assert!(!err.contains("S3cret"), "{err}");
+        for spec in &SPECS {
+            for name in spec.tuning {
+                assert!(!spec.variables.contains(name), "{name}");
+            }
+        }
     }
 
     #[test]

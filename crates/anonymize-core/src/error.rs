@@ -8,9 +8,14 @@
 //!
 //! The HTTP status → variant mapping lives in exactly one place, [`Error::from_reply`].
 //!
+//! An error the HTTP client gave up on says how hard it tried: [`Error::attempts`] and
+//! [`Error::elapsed`] (kept in its [`ErrorRecord`] too), like object_store's retry error.
+//!
 //! `Display` names the vendor, the operation, the status, the vendor's code and message; it never
 //! contains a secret, a request body or a whole response body, only an excerpt of at most
-//! [`EXCERPT_CHARS`] characters.
+//! [`EXCERPT_CHARS`] characters. A secret the vendor quotes back (the client secret, a password,
+//! the bearer token) is masked as `<secret>` by the HTTP client before the error is made
+//! ([`HttpClient::with_secret`](crate::vendor::HttpClient::with_secret)).
 
 use std::error::Error as StdError;
 use std::fmt;
@@ -24,6 +29,10 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// A shareable error source (kept so that `source()` chains stay intact and `Error` stays `Clone`).
 pub(crate) type BoxError = Arc<dyn StdError + Send + Sync + 'static>;
+
+/// The shortest secret the HTTP client masks in a vendor's words (see
+/// [`HttpClient::with_secret`](crate::vendor::HttpClient::with_secret)).
+pub const MIN_MASKED_CHARS: usize = 4;
 
 /// How many characters of a vendor's message are kept at most.
 pub const EXCERPT_CHARS: usize = 200;
@@ -41,6 +50,62 @@ struct ReplyFields {
     status: StatusCode,
     code: Option<String>,
     message: Option<String>,
+    tries: Option<Tries>,
+}
+
+/// How hard the HTTP client tried before it returned an error: the requests it sent (the
+/// first one and every retry) and the time from the first attempt to giving up, waits included.
+///
+/// `Display` (as part of an error's text, only after more than one attempt): `after 3 attempts
+/// in 1.2 s`. Kept in milliseconds, in 8 bytes, so that every [`Error`] stays small.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tries {
+    attempts: u32,
+    elapsed_ms: u32,
+}
+
+impl Tries {
+    /// `attempts` requests sent in `elapsed` (kept to the millisecond, at most about 49 days).
+    pub fn new(attempts: u32, elapsed: Duration) -> Self {
+        Self {
+            attempts,
+            elapsed_ms: u32::try_from(elapsed.as_millis()).unwrap_or(u32::MAX),
+        }
+    }
+
+    /// Requests sent, the first one included.
+    pub fn attempts(self) -> u32 {
+        self.attempts
+    }
+
+    /// From the first attempt until the client gave up, to the millisecond.
+    pub fn elapsed(self) -> Duration {
+        Duration::from_millis(self.elapsed_ms.into())
+    }
+}
+
+impl fmt::Display for Tries {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "after {} attempts in {:.1} s",
+            self.attempts,
+            self.elapsed().as_secs_f64()
+        )
+    }
+}
+
+/// ` (after 3 attempts in 1.2 s)`, or nothing when there was one attempt (or none known): the
+/// suffix an error's `Display` gets.
+struct TriesSuffix(Option<Tries>);
+
+impl fmt::Display for TriesSuffix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(tries) if tries.attempts > 1 => write!(f, " ({tries})"),
+            _ => Ok(()),
+        }
+    }
 }
 
 impl VendorReply {
@@ -65,6 +130,7 @@ impl VendorReply {
             message: message
                 .map(|m| excerpt(&redact_addresses(&m), EXCERPT_CHARS))
                 .filter(|m| !m.is_empty()),
+            tries: None,
         }))
     }
 
@@ -92,6 +158,11 @@ impl VendorReply {
     pub fn message(&self) -> Option<&str> {
         self.0.message.as_deref()
     }
+
+    /// How hard the client tried before it gave up with this answer, when it said.
+    pub fn tries(&self) -> Option<Tries> {
+        self.0.tries
+    }
 }
 
 impl fmt::Display for VendorReply {
@@ -106,7 +177,8 @@ impl fmt::Display for VendorReply {
             (Some(code), None) => write!(f, " ({code})"),
             (None, Some(message)) => write!(f, " ({message})"),
             (None, None) => Ok(()),
-        }
+        }?;
+        TriesSuffix(self.0.tries).fmt(f)
     }
 }
 
@@ -118,6 +190,7 @@ impl fmt::Debug for VendorReply {
             .field("status", &self.0.status.as_u16())
             .field("code", &self.0.code)
             .field("message", &self.0.message)
+            .field("tries", &self.0.tries)
             .finish()
     }
 }
@@ -194,7 +267,7 @@ pub enum Error {
     Server(VendorReply),
 
     /// No answer came in time, after the retries the policy allowed.
-    #[error("{vendor} {operation}: timed out")]
+    #[error("{vendor} {operation}: timed out{}", TriesSuffix(*tries))]
     Timeout {
         /// The vendor.
         vendor: &'static str,
@@ -203,13 +276,15 @@ pub enum Error {
         /// The underlying timeout error.
         #[source]
         source: BoxError,
+        /// How hard the client tried ([`Error::tries`]); `None` when it was not said.
+        tries: Option<Tries>,
     },
 
     /// The request could not be sent or its answer could not be read (DNS, connect, TLS, reset),
     /// after the retries the policy allowed. The cause (e.g. `tcp connect error: Connection
     /// refused`) is the [`source`](std::error::Error::source), without any URL: `Display` says only
     /// this level's part, so that a report that walks the chain says each cause once.
-    #[error("{vendor} {operation}: transport error")]
+    #[error("{vendor} {operation}: transport error{}", TriesSuffix(*tries))]
     Transport {
         /// The vendor.
         vendor: &'static str,
@@ -218,6 +293,8 @@ pub enum Error {
         /// The underlying error (its URL removed).
         #[source]
         source: BoxError,
+        /// How hard the client tried ([`Error::tries`]); `None` when it was not said.
+        tries: Option<Tries>,
     },
 
     /// The rate limiter could not grant a slot (a shared limiter's store, e.g. Redis, could not be
@@ -295,10 +372,36 @@ pub struct ErrorRecord {
     /// The vendor's message (an excerpt), when it sent one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// How long the vendor asked us to wait, in milliseconds ([`Error::retry_after`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<u64>,
+    /// How many requests the client sent before it gave up ([`Error::attempts`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempts: Option<u32>,
+    /// How long the client tried, in milliseconds ([`Error::elapsed`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elapsed_ms: Option<u64>,
     /// Whether trying again later could succeed ([`Error::is_retryable`]).
     pub retryable: bool,
     /// The error and its causes in one line, each said once.
     pub text: String,
+}
+
+/// `$body` with `$r` bound to the [`VendorReply`] of the variants that carry one (by reference
+/// or mutable reference, as `$error` is), else `$otherwise`: the one list of those variants.
+macro_rules! with_reply {
+    ($error:expr, $r:ident => $body:expr, $otherwise:expr) => {
+        match $error {
+            Error::Unauthenticated($r)
+            | Error::PermissionDenied($r)
+            | Error::NotFound($r)
+            | Error::Rejected($r)
+            | Error::Server($r)
+            | Error::RateLimited { reply: $r, .. }
+            | Error::UnexpectedResponse { reply: $r, .. } => $body,
+            _ => $otherwise,
+        }
+    };
 }
 
 struct RetryAfterSuffix(Option<Duration>);
@@ -412,6 +515,9 @@ impl Error {
             status: self.status().map(|s| s.as_u16()),
             code: self.code().map(str::to_owned),
             message: self.message().map(str::to_owned),
+            retry_after_ms: self.retry_after().map(millis),
+            attempts: self.attempts(),
+            elapsed_ms: self.elapsed().map(millis),
             retryable: self.is_retryable(),
             text: chain(self),
         }
@@ -419,26 +525,18 @@ impl Error {
 
     /// The vendor's answer, for the variants that have one.
     pub fn reply(&self) -> Option<&VendorReply> {
-        match self {
-            Error::Unauthenticated(r)
-            | Error::PermissionDenied(r)
-            | Error::NotFound(r)
-            | Error::Rejected(r)
-            | Error::Server(r)
-            | Error::RateLimited { reply: r, .. }
-            | Error::UnexpectedResponse { reply: r, .. } => Some(r),
-            _ => None,
-        }
+        with_reply!(self, r => Some(r), None)
     }
 
-    /// The vendor this error came from, when it came from one (for [`Error::Recorded`], read
-    /// [`ErrorRecord::vendor`]).
-    pub fn vendor(&self) -> Option<&'static str> {
+    /// The vendor this error came from, when it came from one (also after a round trip through
+    /// an [`ErrorRecord`]).
+    pub fn vendor(&self) -> Option<&str> {
         match self {
             Error::Unsupported { vendor, .. }
             | Error::Protocol { vendor, .. }
             | Error::Timeout { vendor, .. }
             | Error::Transport { vendor, .. } => Some(vendor),
+            Error::Recorded(record) => record.vendor.as_deref(),
             _ => self.reply().map(VendorReply::vendor),
         }
     }
@@ -467,12 +565,49 @@ impl Error {
         }
     }
 
-    /// How long the vendor asked us to wait, for [`Error::RateLimited`].
+    /// How long the vendor asked us to wait, for [`Error::RateLimited`] (and a record of one).
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Error::RateLimited { retry_after, .. } => *retry_after,
+            Error::Recorded(record) => record.retry_after_ms.map(Duration::from_millis),
             _ => None,
         }
+    }
+
+    /// How hard the HTTP client tried before it returned this error, when it said: the answers
+    /// and transport failures of a vendor call carry it, errors found before sending do not.
+    pub fn tries(&self) -> Option<Tries> {
+        match self {
+            Error::Timeout { tries, .. } | Error::Transport { tries, .. } => *tries,
+            Error::Recorded(record) => Some(Tries::new(
+                record.attempts?,
+                Duration::from_millis(record.elapsed_ms.unwrap_or(0)),
+            )),
+            _ => self.reply().and_then(VendorReply::tries),
+        }
+    }
+
+    /// How many requests the client sent (the first one and its retries) before it returned
+    /// this error; `None` when nothing was sent or it was not said.
+    pub fn attempts(&self) -> Option<u32> {
+        self.tries().map(Tries::attempts)
+    }
+
+    /// How long the client tried (from the first attempt to giving up, waits included) before
+    /// it returned this error; `None` when it was not said.
+    pub fn elapsed(&self) -> Option<Duration> {
+        self.tries().map(Tries::elapsed)
+    }
+
+    /// This error, saying how hard the client tried (for the errors that come from a vendor
+    /// call: its answers, timeouts and transport failures; any other is returned unchanged).
+    #[must_use]
+    pub fn with_tries(mut self, new: Tries) -> Self {
+        match &mut self {
+            Error::Timeout { tries, .. } | Error::Transport { tries, .. } => *tries = Some(new),
+            other => with_reply!(other, r => r.0.tries = Some(new), ()),
+        }
+        self
     }
 
     /// Whether trying again later could succeed: rate limits, the server errors the
@@ -505,6 +640,11 @@ impl Error {
     }
 }
 
+/// Milliseconds of `d`, saturating, for a record.
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
 /// `error` and its sources, joined with `: `, each said once (a level whose text a previous level
 /// already said is skipped): for one-line reports such as an [`Outcome`](crate::Outcome)'s.
 pub(crate) fn chain(error: &(dyn StdError + 'static)) -> String {
@@ -518,6 +658,32 @@ pub(crate) fn chain(error: &(dyn StdError + 'static)) -> String {
         next = e.source();
     }
     parts.join(": ")
+}
+
+/// `text` with every occurrence of each of `secrets` (as sent, and form-encoded, the way a token
+/// endpoint may quote its request) replaced by `<secret>`, the longest first so that a bearer
+/// header's value goes whole before its token. Secrets shorter than [`MIN_MASKED_CHARS`] are
+/// skipped: masking `t` would garble every word of the vendor's message, and a secret that short
+/// protects nothing anyway.
+pub(crate) fn mask_secrets(mut text: String, secrets: &[&str]) -> String {
+    let mut spellings: Vec<String> = Vec::new();
+    for secret in secrets
+        .iter()
+        .filter(|s| s.trim().chars().count() >= MIN_MASKED_CHARS)
+    {
+        spellings.push((*secret).to_owned());
+        let encoded: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+        if encoded != *secret {
+            spellings.push(encoded);
+        }
+    }
+    spellings.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    for secret in &spellings {
+        if text.contains(secret.as_str()) {
+            text = text.replace(secret.as_str(), "<secret>");
+        }
+    }
+    text
 }
 
 /// `text` with every white-space-separated word that holds an `@` replaced by `<redacted>`: a
@@ -661,6 +827,7 @@ mod tests {
                 vendor: "v",
                 operation: "op",
                 source: Arc::new(std::io::Error::other("connection reset")),
+                tries: None,
             },
         ];
         for error in errors {
@@ -688,12 +855,24 @@ mod tests {
     }
 
     #[test]
+    fn secrets_are_masked_whole_longest_first_and_form_encoded() {
+        let text =
+            "Bearer abc-123 and abc-123; sent p%40ss+w0rd (p@ss w0rd); the t stays".to_owned();
+        let masked = mask_secrets(text, &["abc-123", "Bearer abc-123", "p@ss w0rd", "t", ""]);
+        assert_eq!(
+            masked,
+            "<secret> and <secret>; sent <secret> (<secret>); the t stays"
+        );
+    }
+
+    #[test]
     fn source_chain_is_kept() {
         let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
         let e = Error::Transport {
             vendor: "v",
             operation: "op",
             source: Arc::new(io),
+            tries: None,
         };
         assert_eq!(e.to_string(), "v op: transport error");
         assert_eq!(e.source().map(|s| s.to_string()), Some("refused".into()));

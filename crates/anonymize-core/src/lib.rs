@@ -70,7 +70,7 @@ pub use erasure::{
     RECEIPTS_FORMAT, RECEIPTS_VERSION, Receipt, ReceiptIndex, ReceiptKey, ReceiptLog, Report,
     VendorPlan, VendorReport, VendorStatus, WriteAhead, read_log,
 };
-pub use error::{Error, ErrorRecord, Result};
+pub use error::{Error, ErrorRecord, Result, Tries};
 pub use http::HttpConfig;
 pub use memory::MemoryAnonymizer;
 pub use outcome::{BatchError, Evidence, Outcome, UserOutcome, Verification};

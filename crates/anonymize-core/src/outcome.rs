@@ -452,6 +452,7 @@ mod tests {
             vendor: "v",
             operation: "op",
             source: std::sync::Arc::new(io),
+            tries: None,
         };
         let batch = BatchError {
             error: transport.clone(),

@@ -17,7 +17,10 @@
 //!   timeouts only for idempotent calls, `Retry-After` honoured and capped, a time budget and a
 //!   retry budget shared by every clone;
 //! - the mapping of an error answer to [`Error`](crate::Error) in one place
-//!   ([`Error::from_reply`](crate::Error::from_reply)), its body read by the vendor's reader.
+//!   ([`Error::from_reply`](crate::Error::from_reply)), its body read by the vendor's reader,
+//!   with every secret the client holds masked: the credential of the attempt, and what the
+//!   builder registered with [`HttpClient::with_secret`] (register every secret a token request
+//!   sends, before handing clones to the token source).
 //!
 //! The vendor's [`Anonymizer`](crate::Anonymizer) implementation runs the one parse step,
 //! [`Batch`]: distinct ids, parsed into the vendor's [`VendorId`] type, malformed ones
@@ -29,8 +32,10 @@ pub use crate::auth::{
     TokenSource, deserialize_expires_in, expires_in, token_error,
 };
 pub use crate::batch::Batch;
-pub use crate::env::{env_url, env_url_opt, env_var, env_var_opt};
-pub use crate::error::{EXCERPT_CHARS, VendorReply, excerpt};
+pub use crate::env::{
+    EnvCredentials, EnvTuning, VendorEnv, env_url, env_url_opt, env_var, env_var_opt,
+};
+pub use crate::error::{EXCERPT_CHARS, MIN_MASKED_CHARS, VendorReply, excerpt};
 pub use crate::error_body::{ErrorBody, ErrorBodyReader};
 pub use crate::http::{Call, HttpClient, Response, append_segments, check_base_url};
 pub use crate::id::VendorId;

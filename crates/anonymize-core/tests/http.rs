@@ -233,6 +233,79 @@ async fn rate_limited_error_reports_retry_after() {
     assert_eq!(err.code(), Some("tooManyRequests"));
 }
 
+/// Point 3 of issue 18: an error says how hard the client tried (attempts and time), in its
+/// text and its record, and the record keeps it (with the vendor and Retry-After) after a round
+/// trip.
+#[tokio::test]
+async fn an_error_says_how_many_attempts_and_how_long() {
+    let server = MockServer::start_async().await;
+    let mock = server
+        .mock_async(|w, then| {
+            w.path("/busy");
+            then.status(503).body("busy");
+        })
+        .await;
+    let policy = RetryPolicy::default()
+        .with_max_retries(2)
+        .with_initial_backoff(Duration::from_millis(20))
+        .with_max_backoff(Duration::from_millis(20));
+    let http = client(&server, HttpConfig::default().with_retry(policy));
+    let started = Instant::now();
+    let err = http.execute(get(&http, "busy")).await.unwrap_err();
+    let wall = started.elapsed();
+    mock.assert_calls(3);
+    assert_eq!(err.attempts(), Some(3));
+    let elapsed = err.elapsed().unwrap();
+    // Two waits of up to 20 ms (jittered) and three answers: more than nothing, less than the
+    // call took from outside.
+    assert!(
+        elapsed > Duration::ZERO && elapsed <= wall,
+        "{elapsed:?} of {wall:?}"
+    );
+    let text = err.to_string();
+    assert!(text.contains("(after 3 attempts in "), "{text}");
+    let record = err.record();
+    assert_eq!(record.attempts, Some(3));
+    assert_eq!(record.elapsed_ms, Some(elapsed.as_millis() as u64));
+    let back = Error::Recorded(Box::new(
+        serde_json::from_str(&serde_json::to_string(&record).unwrap()).unwrap(),
+    ));
+    assert_eq!(back.attempts(), Some(3));
+    assert_eq!(back.vendor(), Some("testvendor"));
+
+    // One attempt: said in the accessors and the record, not in the text.
+    let missing = server
+        .mock_async(|w, then| {
+            w.path("/missing");
+            then.status(404);
+        })
+        .await;
+    let err = http.execute(get(&http, "missing")).await.unwrap_err();
+    missing.assert_calls(1);
+    assert_eq!(err.attempts(), Some(1));
+    assert!(!err.to_string().contains("attempt"), "{err}");
+
+    // A 429 with Retry-After: kept through a record.
+    let limited = server
+        .mock_async(|w, then| {
+            w.path("/limited");
+            then.status(429).header("Retry-After", "7");
+        })
+        .await;
+    let http = client(
+        &server,
+        HttpConfig::default().with_retry(RetryPolicy::never()),
+    );
+    let err = http.execute(get(&http, "limited")).await.unwrap_err();
+    limited.assert_calls(1);
+    let back = Error::Recorded(Box::new(
+        serde_json::from_value(serde_json::to_value(err.record()).unwrap()).unwrap(),
+    ));
+    assert_eq!(back.retry_after(), Some(Duration::from_secs(7)));
+    assert_eq!(back.vendor(), Some("testvendor"));
+    assert_eq!(back.attempts(), Some(1));
+}
+
 #[tokio::test]
 async fn the_time_budget_stops_retries() {
     let server = MockServer::start_async().await;
@@ -321,6 +394,11 @@ async fn connect_errors_are_retried_and_never_show_the_url() {
         .unwrap_err();
     assert!(matches!(err, Error::Transport { .. }), "{err:?}");
     assert!(err.is_retryable());
+    assert_eq!(
+        err.attempts(),
+        Some(3),
+        "a transport error says how hard it tried too"
+    );
     // The cause is in the source chain, said once, and a one-line outcome says it, so a log
     // line or a command's output says why.
     assert!(!err.to_string().contains("Connection refused"), "{err}");
@@ -676,6 +754,114 @@ async fn secrets_never_show_in_debug_or_errors() {
         assert!(!shown.contains(SECRET), "{shown}");
         assert!(!shown.contains("Bearer t"), "{shown}");
     }
+}
+
+/// Everything an error shows: its text, its `Debug`, and its record as a receipt writes it.
+fn everything_shown(err: &Error) -> String {
+    format!(
+        "{err} {err:?} {}",
+        serde_json::to_string(&err.record()).unwrap()
+    )
+}
+
+/// `GET /protected` through `http` with a token fetched from `/token` with `secret`: the error.
+async fn read_protected_with_token(http: &HttpClient, secret: &str) -> Error {
+    let cache = Arc::new(TokenCache::new(FormTokenSource {
+        url: http.url(&["token"]),
+        secret: SecretString::from(secret),
+        http: http.clone(),
+    }));
+    let api = http.with_authorizer(cache);
+    api.execute(Call::new("read", Method::GET, api.url(&["protected"])))
+        .await
+        .unwrap_err()
+}
+
+/// Point 4 of issue 18: a token endpoint that quotes the client secret it was sent (as sent, or
+/// form-encoded) has it masked in the error's text, `Debug` and record.
+#[tokio::test]
+async fn a_secret_the_token_endpoint_echoes_is_masked() {
+    const ODD_SECRET: &str = "s3cr3t with/odd+chars";
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|w, then| {
+            w.method(POST).path("/token");
+            then.status(401).body(format!(
+                r#"{{"error":"invalid_client","error_description":"unknown secret {ODD_SECRET} (client_secret={})"}}"#,
+                url::form_urlencoded::byte_serialize(ODD_SECRET.as_bytes()).collect::<String>()
+            ));
+        })
+        .await;
+    let http = client(
+        &server,
+        HttpConfig::default().with_retry(RetryPolicy::never()),
+    )
+    .with_secret(&SecretString::from(ODD_SECRET));
+    let err = read_protected_with_token(&http, ODD_SECRET).await;
+    let shown = everything_shown(&err);
+    assert!(!shown.contains("s3cr3t"), "{shown}");
+    assert!(
+        shown.contains("unknown secret <secret> (client_secret=<secret>)"),
+        "{shown}"
+    );
+}
+
+/// Point 4 of issue 18: an API that quotes the pre-issued bearer token it was sent.
+#[tokio::test]
+async fn a_bearer_token_the_api_echoes_is_masked() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|w, then| {
+            w.path("/protected");
+            then.status(401).body(
+                r#"{"error":"invalid_token","error_description":"Bearer pre-issued-9x is expired; pre-issued-9x"}"#,
+            );
+        })
+        .await;
+    let http = client(
+        &server,
+        HttpConfig::default().with_retry(RetryPolicy::never()),
+    );
+    let fixed = Arc::new(StaticCredential::bearer(&SecretString::from("pre-issued-9x")).unwrap());
+    let api = http.with_authorizer(fixed);
+    let err = api
+        .execute(Call::new("read", Method::GET, api.url(&["protected"])))
+        .await
+        .unwrap_err();
+    let shown = everything_shown(&err);
+    assert!(!shown.contains("pre-issued-9x"), "{shown}");
+    assert!(shown.contains("<secret> is expired; <secret>"), "{shown}");
+}
+
+/// Point 4 of issue 18: an API that quotes a token the client fetched (not registered: the
+/// credential of the attempt is masked as it is).
+#[tokio::test]
+async fn an_issued_token_the_api_echoes_is_masked() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|w, then| {
+            w.method(POST).path("/token");
+            then.status(200)
+                .body(r#"{"access_token":"issued-tok-77","expires_in":3600}"#);
+        })
+        .await;
+    server
+        .mock_async(|w, then| {
+            w.path("/protected");
+            then.status(403).body(
+                r#"{"error":"invalid_scope","error_description":"token issued-tok-77 lacks users:write"}"#,
+            );
+        })
+        .await;
+    let http = client(
+        &server,
+        HttpConfig::default().with_retry(RetryPolicy::never()),
+    );
+    let err = read_protected_with_token(&http, SECRET).await;
+    assert!(matches!(err, Error::PermissionDenied(_)), "{err:?}");
+    let shown = everything_shown(&err);
+    assert!(!shown.contains("issued-tok-77"), "{shown}");
+    assert!(shown.contains("token <secret> lacks"), "{shown}");
 }
 
 #[tokio::test]

@@ -5,8 +5,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use anonymize_core::vendor::{
-    Authorizer, HttpClient, StaticCredential, TokenCache, append_segments, env_url, env_url_opt,
-    env_var_opt, optional_limiter,
+    Authorizer, EnvCredentials, HttpClient, StaticCredential, TokenCache, VendorEnv,
+    append_segments, optional_limiter,
 };
 use anonymize_core::{Error, HttpConfig, RateLimit, Result, SharedLimits};
 use secrecy::{ExposeSecret, SecretString};
@@ -16,6 +16,9 @@ use crate::VENDOR;
 use crate::auth::{ClientCredentials, SYSTEM_API_SCOPE};
 use crate::client::{GuardhouseClient, Settings};
 use crate::model::{AnonymizeOptions, read_error_body};
+
+/// The prefix of every variable [`GuardhouseClient::from_env`] reads (`GUARDHOUSE_URL`, …).
+const ENV_PREFIX: &str = "GUARDHOUSE";
 
 /// How many users [`Anonymizer::anonymize`](anonymize_core::Anonymizer::anonymize) works on at
 /// once by default.
@@ -111,9 +114,12 @@ impl GuardhouseClient {
     ///
     /// - `GUARDHOUSE_URL` (required): the tenant's issuer URL;
     /// - `GUARDHOUSE_CLIENT_ID` and `GUARDHOUSE_CLIENT_SECRET` (client credentials, scope
-    ///   `system_api`), or else `GUARDHOUSE_TOKEN` (a pre-issued access token);
+    ///   `system_api`), or `GUARDHOUSE_TOKEN` (a pre-issued access token), not both;
     /// - `GUARDHOUSE_API_URL` (optional): the API base, when it is not the issuer;
-    /// - `GUARDHOUSE_AUDIENCE` (optional): the `audience` some tenants require.
+    /// - `GUARDHOUSE_AUDIENCE` (optional): the `audience` some tenants require;
+    /// - the tuning every vendor shares ([`EnvTuning`](anonymize_core::vendor::EnvTuning)):
+    ///   `GUARDHOUSE_CONCURRENCY`, `GUARDHOUSE_TIMEOUT_SECS`, `GUARDHOUSE_CONNECT_TIMEOUT_SECS`,
+    ///   `GUARDHOUSE_MAX_RETRIES`, and `GUARDHOUSE_VERIFY` ([`verify_archived`](GuardhouseClientBuilder::verify_archived)).
     ///
     /// A variable that is set but blank counts as not set. A missing variable or a URL that does
     /// not parse is an [`Error::Configuration`] that names the variable, never its value. Adjust
@@ -127,36 +133,27 @@ impl GuardhouseClient {
     pub fn from_env_with(
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<GuardhouseClientBuilder> {
-        let lookup: &dyn Fn(&str) -> Option<String> = &lookup;
-        let var = |name: &str| env_var_opt(lookup, name);
-        let issuer = env_url(lookup, "GUARDHOUSE_URL")?;
-        let mut builder = Self::builder(issuer);
-        if let Some(api) = env_url_opt(lookup, "GUARDHOUSE_API_URL")? {
+        let env = VendorEnv::new(ENV_PREFIX, &lookup);
+        let mut builder = Self::builder(env.url("URL")?);
+        if let Some(api) = env.url_opt("API_URL")? {
             builder = builder.api_base(api);
         }
-        if let Some(audience) = var("GUARDHOUSE_AUDIENCE") {
+        if let Some(audience) = env.var_opt("AUDIENCE") {
             builder = builder.audience(audience.trim());
         }
-        let missing = |name: &str| Error::configuration(format!("{name} is not set"));
-        Ok(
-            match (
-                var("GUARDHOUSE_CLIENT_ID"),
-                var("GUARDHOUSE_CLIENT_SECRET"),
-                var("GUARDHOUSE_TOKEN"),
-            ) {
-                (Some(id), Some(secret), _) => {
-                    builder.client_credentials(id.trim(), SecretString::from(secret))
-                }
-                (None, None, Some(token)) => builder.bearer_token(SecretString::from(token)),
-                (Some(_), None, _) => return Err(missing("GUARDHOUSE_CLIENT_SECRET")),
-                (None, Some(_), _) => return Err(missing("GUARDHOUSE_CLIENT_ID")),
-                (None, None, None) => {
-                    return Err(Error::configuration(
-                        "set GUARDHOUSE_CLIENT_ID and GUARDHOUSE_CLIENT_SECRET, or GUARDHOUSE_TOKEN",
-                    ));
-                }
-            },
-        )
+        builder = match env.credentials(["CLIENT_ID", "CLIENT_SECRET"], "TOKEN")? {
+            EnvCredentials::Pair(id, secret) => builder.client_credentials(id, secret),
+            EnvCredentials::Token(token) => builder.bearer_token(token),
+        };
+        let tuning = env.tuning()?;
+        builder.http = tuning.http_config(builder.http);
+        if let Some(n) = tuning.concurrency {
+            builder = builder.concurrency(n);
+        }
+        if let Some(on) = tuning.verify {
+            builder = builder.verify_archived(on);
+        }
+        Ok(builder)
     }
 }
 
@@ -296,6 +293,14 @@ impl GuardhouseClientBuilder {
         let api_base = self.api_base.unwrap_or_else(|| self.issuer.clone());
         let mut plain =
             HttpClient::new(VENDOR, api_base, self.http)?.with_error_reader(read_error_body);
+        // Registered before any clone: a token endpoint that echoes the client secret (or an
+        // API that echoes the token) has it masked in the error, its record and every receipt.
+        plain = match &credentials {
+            Credentials::ClientCredentials { client_secret, .. } => {
+                plain.with_secret(client_secret)
+            }
+            Credentials::Bearer(token) => plain.with_secret(token),
+        };
         // Before the token source takes its clone: token requests count too.
         if let Some(limiter) = optional_limiter(self.rate_limit, self.shared_limits.as_deref())? {
             plain = plain.with_limiter(limiter);
@@ -431,10 +436,6 @@ mod tests {
             ("GUARDHOUSE_AUDIENCE", "https://api.example.com"),
             ("GUARDHOUSE_CLIENT_ID", "svc"),
             ("GUARDHOUSE_CLIENT_SECRET", "env-secret-Q1"),
-            (
-                "GUARDHOUSE_TOKEN",
-                "ignored-when-client-credentials-are-set",
-            ),
         ])
         .unwrap();
         let shown = format!("{builder:?}");
@@ -485,6 +486,16 @@ mod tests {
             assert!(reason.contains(expected), "{reason}");
             assert!(!reason.contains("Secret-77"), "{reason}");
         }
+        // Both kinds of credential: refused, as at every vendor (a token set beside client
+        // credentials used to be ignored without a word).
+        let both = reason(from_env(&[
+            url,
+            ("GUARDHOUSE_CLIENT_ID", "svc"),
+            ("GUARDHOUSE_CLIENT_SECRET", "Secret-77"),
+            ("GUARDHOUSE_TOKEN", "Secret-77"),
+        ]));
+        assert!(both.contains("not both"), "{both}");
+        assert!(!both.contains("Secret-77"), "{both}");
         let reason = reason(from_env(&[
             url,
             ("GUARDHOUSE_TOKEN", "t"),
@@ -495,5 +506,40 @@ mod tests {
             "{reason}"
         );
         assert!(!reason.contains("Secret-77"), "{reason}");
+    }
+
+    /// Point 8 of issue 18: the shared tuning variables reach the client (`GUARDHOUSE_VERIFY`
+    /// is `verify_archived`), and a bad value names its variable, never the value.
+    #[test]
+    fn from_env_reads_the_shared_tuning() {
+        let url = ("GUARDHOUSE_URL", "https://tenant.guardhouse.cloud");
+        let token = ("GUARDHOUSE_TOKEN", "t0ken-Q7");
+        let builder = from_env(&[
+            url,
+            token,
+            ("GUARDHOUSE_CONCURRENCY", "16"),
+            ("GUARDHOUSE_TIMEOUT_SECS", "45"),
+            ("GUARDHOUSE_CONNECT_TIMEOUT_SECS", "0.5"),
+            ("GUARDHOUSE_MAX_RETRIES", "6"),
+            ("GUARDHOUSE_VERIFY", "on"),
+        ])
+        .unwrap();
+        assert_eq!(builder.concurrency, 16);
+        assert!(builder.verify_archived);
+        assert_eq!(
+            builder.http.request_timeout(),
+            std::time::Duration::from_secs(45)
+        );
+        assert_eq!(builder.http.retry().max_retries(), 6);
+        builder.build().unwrap();
+        for (name, value) in [
+            ("GUARDHOUSE_CONCURRENCY", "0"),
+            ("GUARDHOUSE_CONNECT_TIMEOUT_SECS", "fast-Q7"),
+            ("GUARDHOUSE_VERIFY", "maybe-Q7"),
+        ] {
+            let reason = reason(from_env(&[url, token, (name, value)]));
+            assert!(reason.contains(name), "{reason}");
+            assert!(!reason.contains("Q7"), "{reason}");
+        }
     }
 }

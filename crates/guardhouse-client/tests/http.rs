@@ -945,3 +945,39 @@ fn no_secret_in_any_debug() {
     let client = builder.build().unwrap();
     assert!(!format!("{client:?}").contains(TOKEN));
 }
+
+/// Point 4 of issue 18: a token endpoint that quotes the client secret (as sent, and
+/// form-encoded as in the request) has it masked in the error's text, `Debug` and record, so
+/// that no receipt carries it.
+#[tokio::test]
+async fn an_echoed_client_secret_never_reaches_an_error_or_its_record() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(POST).path("/connect/token");
+            then.status(400).body(format!(
+                r#"{{"error":"invalid_client","error_description":"client_secret={CLIENT_SECRET} does not match"}}"#
+            ));
+        })
+        .await;
+    let client = credentials_builder(&server).build().unwrap();
+    let err = client.anonymize_user(id(1)).await.unwrap_err();
+    assert!(matches!(err, Error::Unauthenticated(_)), "{err:?}");
+    let shown = anonymize_core::testkit::everything_shown(&err);
+    assert!(!shown.contains(CLIENT_SECRET), "{shown}");
+    assert!(
+        shown.contains("client_secret=<secret> does not match"),
+        "{shown}"
+    );
+
+    // The same answer through an eraser, to the receipt a service would keep.
+    let eraser = anonymize_core::Eraser::new([Arc::new(client) as Arc<dyn Anonymizer>]).unwrap();
+    let person = anonymize_core::Person::from_id(guardhouse_client::VENDOR, "1");
+    let report = eraser.erase(&person).await.unwrap();
+    let key_bytes: Vec<u8> = (1..=32).collect();
+    let key = anonymize_core::ReceiptKey::new(&key_bytes).unwrap();
+    let receipt = anonymize_core::Receipt::new(&key, &person, &report.vendors()[0]);
+    let line = serde_json::to_string(&receipt).unwrap();
+    assert!(!line.contains(CLIENT_SECRET), "{line}");
+    assert!(line.contains("<secret>"), "{line}");
+}

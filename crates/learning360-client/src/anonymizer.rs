@@ -17,6 +17,9 @@ impl Anonymizer for Learning360Client {
     }
 
     async fn anonymize(&self, ids: &[String]) -> Result<Vec<UserOutcome>, BatchError> {
+        if self.verifies() {
+            return self.anonymize_verified(ids).await;
+        }
         let delete_external_ids = self.deletes_external_ids();
         Batch::<UserId>::parse(VENDOR, ids)
             .each(self.concurrency(), |id| async move {

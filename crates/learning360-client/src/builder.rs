@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anonymize_core::vendor::{
-    Authorizer, HttpClient, RateLimiter, StaticCredential, TokenCache, env_url, env_var,
+    Authorizer, EnvCredentials, HttpClient, RateLimiter, StaticCredential, TokenCache, VendorEnv,
 };
 use anonymize_core::{Error, HttpConfig, Limiter, RateLimit, Result, SharedLimits};
 use secrecy::{ExposeSecret, SecretString};
@@ -66,9 +66,8 @@ pub(crate) fn limiters(
 }
 
 /// The environment variables [`Learning360Client::from_env`] reads.
-const ENV_URL: &str = "LEARNING360_URL";
-const ENV_CLIENT_ID: &str = "LEARNING360_CLIENT_ID";
-const ENV_CLIENT_SECRET: &str = "LEARNING360_CLIENT_SECRET";
+/// The prefix of every variable [`Learning360Client::from_env`] reads (`LEARNING360_URL`, …).
+const ENV_PREFIX: &str = "LEARNING360";
 
 enum Credentials {
     Client { id: String, secret: SecretString },
@@ -88,6 +87,7 @@ pub struct Learning360ClientBuilder {
     concurrency: usize,
     directory: Option<Directory>,
     shared_limits: Option<Arc<dyn SharedLimits>>,
+    verify: bool,
 }
 
 impl fmt::Debug for Learning360ClientBuilder {
@@ -104,6 +104,7 @@ impl fmt::Debug for Learning360ClientBuilder {
             .field("read_limit", &self.read_limit)
             .field("write_limit", &self.write_limit)
             .field("delete_external_ids", &self.delete_external_ids)
+            .field("verify", &self.verify)
             .field("concurrency", &self.concurrency)
             .field("shared_limits", &self.shared_limits)
             .finish_non_exhaustive()
@@ -123,19 +124,27 @@ impl Learning360Client {
             read_limit: default_read_limit(),
             write_limit: default_write_limit(),
             delete_external_ids: true,
+            verify: false,
             concurrency: 4,
             directory: None,
             shared_limits: None,
         }
     }
 
-    /// A builder from the environment: `LEARNING360_URL` (the platform's base URL, e.g.
-    /// `https://app.360learning.com`), `LEARNING360_CLIENT_ID` and `LEARNING360_CLIENT_SECRET`
-    /// (an API v2 client with the scopes `users:read` and `users:write`).
+    /// A builder from the environment:
     ///
-    /// A missing or blank variable, or a URL that does not parse, is [`Error::Configuration`]
-    /// naming the variable (never its value). Everything else keeps its default; set it on the
-    /// builder.
+    /// - `LEARNING360_URL` (required): the platform's base URL, e.g. `https://app.360learning.com`;
+    /// - `LEARNING360_CLIENT_ID` and `LEARNING360_CLIENT_SECRET` (an API v2 client with the
+    ///   scopes `users:read` and `users:write`), or `LEARNING360_TOKEN` (a pre-issued access
+    ///   token), not both;
+    /// - the tuning every vendor shares ([`EnvTuning`](anonymize_core::vendor::EnvTuning)):
+    ///   `LEARNING360_CONCURRENCY`, `LEARNING360_TIMEOUT_SECS`,
+    ///   `LEARNING360_CONNECT_TIMEOUT_SECS`, `LEARNING360_MAX_RETRIES`, and `LEARNING360_VERIFY`
+    ///   ([`verify`](Learning360ClientBuilder::verify)).
+    ///
+    /// A missing or blank variable, a URL that does not parse or a bad tuning value is
+    /// [`Error::Configuration`] naming the variable (never its value). Everything else keeps its
+    /// default; set it on the builder.
     ///
     /// ```no_run
     /// use learning360_client::{Directory, Learning360Client};
@@ -154,11 +163,21 @@ impl Learning360Client {
     pub fn from_env_with(
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<Learning360ClientBuilder> {
-        let lookup: &dyn Fn(&str) -> Option<String> = &lookup;
-        let base = env_url(lookup, ENV_URL)?;
-        let client_id = env_var(lookup, ENV_CLIENT_ID)?;
-        let secret = SecretString::from(env_var(lookup, ENV_CLIENT_SECRET)?);
-        Ok(Self::builder(base).client_credentials(client_id, secret))
+        let env = VendorEnv::new(ENV_PREFIX, &lookup);
+        let builder = Self::builder(env.url("URL")?);
+        let mut builder = match env.credentials(["CLIENT_ID", "CLIENT_SECRET"], "TOKEN")? {
+            EnvCredentials::Pair(id, secret) => builder.client_credentials(id, secret),
+            EnvCredentials::Token(token) => builder.bearer_token(token),
+        };
+        let tuning = env.tuning()?;
+        if let Some(on) = tuning.verify {
+            builder = builder.verify(on);
+        }
+        builder.http_config = tuning.http_config(builder.http_config);
+        if let Some(n) = tuning.concurrency {
+            builder = builder.concurrency(n);
+        }
+        Ok(builder)
     }
 }
 
@@ -226,6 +245,17 @@ impl Learning360ClientBuilder {
         self
     }
 
+    /// Check every erasure at the vendor, as
+    /// [`anonymize_verified`](anonymize_core::Anonymizer::anonymize_verified) does, in
+    /// [`anonymize`](anonymize_core::Anonymizer::anonymize) too: read each user first, then
+    /// check the pseudonymized user the vendor answers against it (one more read per user).
+    /// Default `false`. `LEARNING360_VERIFY` sets it.
+    #[must_use = "a builder method returns the changed builder"]
+    pub fn verify(mut self, on: bool) -> Self {
+        self.verify = on;
+        self
+    }
+
     /// Whether pseudonymization also deletes the user's external ids (`deleteExternalIds=true`).
     /// Default `true`: kept external-id mappings let connectors (SSO, HRIS sync) identify the
     /// pseudonymized user again and reactivate them.
@@ -256,8 +286,15 @@ impl Learning360ClientBuilder {
         if self.concurrency == 0 {
             return Err(Error::configuration("concurrency must be at least 1"));
         }
-        let http = HttpClient::new(VENDOR, self.base, self.http_config)?
+        let mut http = HttpClient::new(VENDOR, self.base, self.http_config)?
             .with_error_reader(read_error_body);
+        // Registered before any clone: a vendor that echoes the secret in an error body has it
+        // masked in the error, its record and every receipt.
+        if let Some(Credentials::Client { secret, .. } | Credentials::Token(secret)) =
+            &self.credentials
+        {
+            http = http.with_secret(secret);
+        }
         let (reads, writes) = limiters(
             self.shared_limits.as_deref(),
             self.read_limit,
@@ -289,6 +326,7 @@ impl Learning360ClientBuilder {
             reads,
             writes,
             delete_external_ids: self.delete_external_ids,
+            verify: self.verify,
             concurrency: self.concurrency,
             directory: self.directory,
         }))
@@ -348,9 +386,12 @@ mod tests {
     #[test]
     fn from_env_reads_three_variables_and_names_the_missing_one() {
         let full = HashMap::from([
-            (ENV_URL, "https://app.us.360learning.com".to_owned()),
-            (ENV_CLIENT_ID, "env-client".to_owned()),
-            (ENV_CLIENT_SECRET, "env-s3cr3t".to_owned()),
+            (
+                "LEARNING360_URL",
+                "https://app.us.360learning.com".to_owned(),
+            ),
+            ("LEARNING360_CLIENT_ID", "env-client".to_owned()),
+            ("LEARNING360_CLIENT_SECRET", "env-s3cr3t".to_owned()),
         ]);
         let client = Learning360Client::from_env_with(|n| full.get(n).cloned())
             .unwrap()
@@ -363,11 +404,11 @@ mod tests {
         assert!(format!("{client:?}").contains("env-client"));
 
         for (name, value) in [
-            (ENV_URL, None),
-            (ENV_URL, Some("  ")),
-            (ENV_CLIENT_ID, None),
-            (ENV_CLIENT_SECRET, None),
-            (ENV_CLIENT_SECRET, Some("")),
+            ("LEARNING360_URL", None),
+            ("LEARNING360_URL", Some("  ")),
+            ("LEARNING360_CLIENT_ID", None),
+            ("LEARNING360_CLIENT_SECRET", None),
+            ("LEARNING360_CLIENT_SECRET", Some("")),
         ] {
             let mut env = full.clone();
             match value {
@@ -383,7 +424,7 @@ mod tests {
         }
 
         let mut env = full.clone();
-        env.insert(ENV_URL, "not a url env-s3cr3t".to_owned());
+        env.insert("LEARNING360_URL", "not a url env-s3cr3t".to_owned());
         let err = Learning360Client::from_env_with(|n| env.get(n).cloned()).unwrap_err();
         assert!(matches!(err, Error::Configuration { .. }));
         assert!(
@@ -391,5 +432,42 @@ mod tests {
             "{err}"
         );
         assert!(!err.to_string().contains("env-s3cr3t"), "{err}");
+    }
+
+    /// Point 8 of issue 18: the tuning variables reach the client, a token is a credential like
+    /// the other vendors', and a bad value names its variable, never the value.
+    #[test]
+    fn from_env_reads_the_shared_tuning_and_a_token() {
+        let env = HashMap::from([
+            ("LEARNING360_URL", "https://app.360learning.com"),
+            ("LEARNING360_TOKEN", "env-tok-Q7"),
+            ("LEARNING360_CONCURRENCY", "9"),
+            ("LEARNING360_TIMEOUT_SECS", "12"),
+            ("LEARNING360_MAX_RETRIES", "1"),
+        ]);
+        let builder =
+            Learning360Client::from_env_with(|n| env.get(n).map(|v| v.to_string())).unwrap();
+        assert_eq!(builder.concurrency, 9);
+        assert_eq!(
+            builder.http_config.request_timeout(),
+            Duration::from_secs(12)
+        );
+        assert_eq!(builder.http_config.retry().max_retries(), 1);
+        assert!(!format!("{builder:?}").contains("env-tok-Q7"));
+        builder.build().unwrap();
+
+        for (name, value) in [
+            ("LEARNING360_CONCURRENCY", "0"),
+            ("LEARNING360_TIMEOUT_SECS", "soon-Q7"),
+            ("LEARNING360_VERIFY", "maybe-Q7"),
+        ] {
+            let mut env = env.clone();
+            env.insert(name, value);
+            let err = Learning360Client::from_env_with(|n| env.get(n).map(|v| v.to_string()))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(name), "{err}");
+            assert!(!err.contains("Q7"), "{err}");
+        }
     }
 }

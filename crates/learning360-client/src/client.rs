@@ -51,6 +51,8 @@ pub(crate) struct Inner {
     pub(crate) reads: Arc<dyn Limiter>,
     pub(crate) writes: Arc<dyn Limiter>,
     pub(crate) delete_external_ids: bool,
+    /// Check every erasure at the vendor (the builder's `verify`).
+    pub(crate) verify: bool,
     pub(crate) concurrency: usize,
     pub(crate) directory: Option<Directory>,
 }
@@ -62,6 +64,7 @@ impl fmt::Debug for Learning360Client {
             .field("reads", &self.inner.reads.limit())
             .field("writes", &self.inner.writes.limit())
             .field("delete_external_ids", &self.inner.delete_external_ids)
+            .field("verify", &self.inner.verify)
             .field("concurrency", &self.inner.concurrency)
             .field("directory", &self.inner.directory)
             .finish()
@@ -88,6 +91,11 @@ impl Learning360Client {
     /// Whether pseudonymization deletes external ids.
     pub fn deletes_external_ids(&self) -> bool {
         self.inner.delete_external_ids
+    }
+
+    /// Whether every erasure is checked at the vendor (the builder's `verify`).
+    pub fn verifies(&self) -> bool {
+        self.inner.verify
     }
 
     /// How many users a batch erases at the same time.

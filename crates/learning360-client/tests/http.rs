@@ -687,3 +687,26 @@ async fn the_older_deleted_flag_lets_the_flow_skip_the_delete() {
     delete.assert_calls_async(0).await;
     pseudo.assert_calls_async(1).await;
 }
+
+/// Point 4 of issue 18: 360Learning's token endpoint quoting the client secret it was sent.
+#[tokio::test]
+async fn an_echoed_client_secret_never_reaches_an_error_or_its_record() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(POST).path("/api/v2/oauth2/token");
+            then.status(401).json_body(json!({
+                "error": "invalid_client",
+                "error_description": format!("no client with secret {SECRET}")
+            }));
+        })
+        .await;
+    let err = client(&server)
+        .get_user(&ID.parse().unwrap())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Unauthenticated(_)), "{err:?}");
+    let shown = anonymize_core::testkit::everything_shown(&err);
+    assert!(!shown.contains(SECRET), "{shown}");
+    assert!(shown.contains("no client with secret <secret>"), "{shown}");
+}

@@ -667,4 +667,17 @@ async fn verified_erasures_check_the_pseudonymized_answer_against_the_user_read_
         .map(|r| r.method)
         .collect();
     assert_eq!(methods, ["GET", "DELETE", "PUT"]);
+    // The builder's switch (LEARNING360_VERIFY) makes `anonymize` check too.
+    let id = sim.add(NewUser::new("walt@example.com").names("Walt", "Rees"));
+    let client = sim.client_builder().verify(true).build().unwrap();
+    assert!(client.verifies());
+    let out = client.anonymize(&[id.to_string()]).await.unwrap();
+    assert!(
+        out[0]
+            .outcome
+            .to_string()
+            .contains("verified at the vendor"),
+        "{}",
+        out[0].outcome
+    );
 }

@@ -215,20 +215,29 @@ impl Eraser {
     }
 
     /// How many batches each vendor works on at once in a bulk run (default
-    /// [`DEFAULT_CONCURRENCY`]; at least 1). The vendor client's own concurrency and rate limit
-    /// apply within each batch.
-    #[must_use = "with_concurrency returns the changed eraser"]
-    pub fn with_concurrency(mut self, batches: usize) -> Self {
-        self.concurrency = batches.max(1);
-        self
+    /// [`DEFAULT_CONCURRENCY`]). The vendor client's own concurrency and rate limit apply
+    /// within each batch.
+    ///
+    /// `0` is an [`Error::Configuration`], as a vendor builder's `concurrency(0)` is: it used to
+    /// become 1 without a word.
+    pub fn with_concurrency(mut self, batches: usize) -> Result<Self> {
+        if batches == 0 {
+            return Err(Error::configuration("the concurrency must be at least 1"));
+        }
+        self.concurrency = batches;
+        Ok(self)
     }
 
-    /// How many persons one batch of a bulk run holds (default [`DEFAULT_BATCH_SIZE`]; at
-    /// least 1). A batch is the unit of work in flight: its results come back together.
-    #[must_use = "with_batch_size returns the changed eraser"]
-    pub fn with_batch_size(mut self, persons: usize) -> Self {
-        self.batch_size = persons.max(1);
-        self
+    /// How many persons one batch of a bulk run holds (default [`DEFAULT_BATCH_SIZE`]). A batch
+    /// is the unit of work in flight: its results come back together.
+    ///
+    /// `0` is an [`Error::Configuration`], as a vendor builder's batch size of 0 is.
+    pub fn with_batch_size(mut self, persons: usize) -> Result<Self> {
+        if persons == 0 {
+            return Err(Error::configuration("the batch size must be at least 1"));
+        }
+        self.batch_size = persons;
+        Ok(self)
     }
 
     /// The vendors' names, in order.
@@ -238,18 +247,11 @@ impl Eraser {
 
     /// Check that `person` names only vendors of this eraser: an id for another vendor (a typo,
     /// a vendor left out) is an [`Error::InvalidInput`] naming that vendor. [`plan`](Self::plan)
-    /// and [`erase`](Self::erase) check; the bulk runs use each vendor's own id and leave the
-    /// others alone, so check their persons with this first.
+    /// and [`erase`](Self::erase) check, and so do the bulk runs, person by person (such a
+    /// person is [`Outcome::Invalid`] there, with no request).
     pub fn check(&self, person: &Person) -> Result<()> {
-        match person
-            .ids()
-            .find(|(vendor, _)| !self.vendors().any(|known| known == *vendor))
-        {
-            Some((vendor, _)) => Err(Error::invalid_input(format!(
-                "the person has an id for {vendor:?}, which is not one of this eraser's vendors"
-            ))),
-            None => Ok(()),
-        }
+        let known: Vec<&str> = self.vendors().collect();
+        check_vendors(person, &known)
     }
 
     /// Look `person` up at every vendor (reads only, all vendors at once) and say what an
@@ -273,6 +275,11 @@ impl Eraser {
     /// Erase what `plan` found: the id at each vendor where it has one. Vendors where the plan
     /// found nothing to erase report why (not found, an id needed, a failed look-up) without a
     /// request. **Irreversible.**
+    ///
+    /// A bare [`Report`], where [`erase`](Self::erase) returns a `Result`: the plan was checked
+    /// when [`plan`](Self::plan) made it, so nothing can be refused as a whole here; a vendor of
+    /// the plan that this eraser does not have is that vendor's
+    /// [`NotAttempted`](VendorStatus::NotAttempted), the others go ahead.
     pub async fn erase_plan(&self, plan: &Plan) -> Report {
         let person = &plan.person;
         let span = person_span(self.receipt_key.as_ref(), person, plan.vendors.len());
@@ -320,6 +327,10 @@ impl Eraser {
     /// An id given for a vendor is used as is; otherwise the vendor looks the person's e-mail
     /// address up. The report has one entry per vendor, with how the id was found, the outcome
     /// and the time taken.
+    ///
+    /// The only `Err` is [`check`](Self::check)'s, before anything is sent (an id for a vendor
+    /// this eraser does not have): a person is refused whole rather than erased at some vendors
+    /// and not others. Everything that happens at a vendor is in the [`Report`].
     pub async fn erase(&self, person: &Person) -> Result<Report> {
         self.check(person)?;
         let span = person_span(self.receipt_key.as_ref(), person, self.vendors.len());
@@ -354,14 +365,16 @@ impl Eraser {
 
     /// Look up many persons at one vendor (reads only): one [`VendorPlan`] per person, with the
     /// caller's tag `T` (a line number, a key), as each batch finishes, in no particular order.
-    /// Ids the persons have for other vendors are not used.
+    /// Ids the persons have for this eraser's other vendors are not used; an id for a vendor the
+    /// eraser does not have makes that person's look-up fail with [`Error::InvalidInput`] (see
+    /// [`check`](Self::check)). The stream is `Unpin`: `.next().await` needs no `pin!`.
     ///
     /// Unknown `vendor`: an [`Error::InvalidInput`].
     pub fn plan_at<T, S>(
         &self,
         vendor: &str,
         persons: S,
-    ) -> Result<impl Stream<Item = (T, VendorPlan)> + Send + 'static>
+    ) -> Result<impl Stream<Item = (T, VendorPlan)> + Send + Unpin + 'static>
     where
         T: Send + 'static,
         S: Stream<Item = (T, Person)> + Send + 'static,
@@ -389,14 +402,17 @@ impl Eraser {
     ///
     /// An error that stops the vendor ([`Error::aborts_batch`]) makes every person of a later
     /// batch [`NotAttempted`](VendorStatus::NotAttempted) without a request. Ids the persons have
-    /// for other vendors are not used.
+    /// for this eraser's other vendors are not used; a person with an id for a vendor the eraser
+    /// does not have (a typo, a vendor left out) is [`Outcome::Invalid`] without a request, as
+    /// [`check`](Self::check) would refuse them. The stream is `Unpin`: `.next().await` needs
+    /// no `pin!`.
     ///
     /// Unknown `vendor`: an [`Error::InvalidInput`].
     pub fn erase_at<T, S>(
         &self,
         vendor: &str,
         persons: S,
-    ) -> Result<impl Stream<Item = (T, VendorReport)> + Send + 'static>
+    ) -> Result<impl Stream<Item = (T, VendorReport)> + Send + Unpin + 'static>
     where
         T: Send + 'static,
         S: Stream<Item = (T, Person)> + Send + 'static,
@@ -411,7 +427,7 @@ impl Eraser {
     pub fn erase_many<T, S>(
         &self,
         mut persons: impl FnMut(&'static str) -> S,
-    ) -> impl Stream<Item = (T, VendorReport)> + Send + 'static
+    ) -> impl Stream<Item = (T, VendorReport)> + Send + Unpin + 'static
     where
         T: Send + 'static,
         S: Stream<Item = (T, Person)> + Send + 'static,
@@ -447,6 +463,7 @@ impl Eraser {
         S: Stream<Item = (T, Person)> + Send + 'static,
     {
         let stopped: Arc<Mutex<Option<Error>>> = Arc::default();
+        let known: Arc<[&'static str]> = self.vendors().collect();
         let journal = self.write_ahead.clone();
         let key = self.receipt_key.clone();
         let verify = self.verify;
@@ -456,10 +473,12 @@ impl Eraser {
             .ready_chunks(self.batch_size)
             .map(move |batch| {
                 let vendor = vendor.clone();
-                let stopped = stopped.clone();
+                let (stopped, known) = (stopped.clone(), known.clone());
                 let (journal, stop, key) = (journal.clone(), stop.clone(), key.clone());
                 async move {
                     let journal = journal.as_deref();
+                    let mut batch = batch;
+                    let refused = refuse_unknown_vendors(vendor.vendor(), &mut batch, &known);
                     let span = tracing::debug_span!(
                         "eraser_batch",
                         vendor = vendor.vendor(),
@@ -482,7 +501,12 @@ impl Eraser {
                             report_event(person_tag(key.as_ref(), person).as_deref(), report);
                         }
                     }
-                    reports.into_iter().map(|(tag, report, _)| (tag, report))
+                    let mut reports: Vec<(T, VendorReport)> = reports
+                        .into_iter()
+                        .map(|(tag, report, _)| (tag, report))
+                        .collect();
+                    reports.extend(refused);
+                    reports
                 }
             })
             .buffer_unordered(self.concurrency)
@@ -525,6 +549,42 @@ fn report_event(person: Option<&str>, report: &VendorReport) {
         elapsed_ms = u64::try_from(report.elapsed.as_millis()).unwrap_or(u64::MAX),
         "person"
     );
+}
+
+/// `person`'s ids all name one of the `known` vendors; else an [`Error::InvalidInput`] naming
+/// the first that does not (never the id).
+fn check_vendors(person: &Person, known: &[&str]) -> Result<()> {
+    match person.ids().find(|(vendor, _)| !known.contains(vendor)) {
+        Some((vendor, _)) => Err(Error::invalid_input(format!(
+            "the person has an id for {vendor:?}, which is not one of this eraser's vendors"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Take out of `batch` the persons with an id for a vendor the eraser does not have, each
+/// reported [`Outcome::Invalid`] at `vendor` without a request (a typo in a vendor's name must
+/// not pass unnoticed in a bulk run); the rest stay in `batch`, in order.
+fn refuse_unknown_vendors<T>(
+    vendor: &'static str,
+    batch: &mut Vec<(T, Person)>,
+    known: &[&str],
+) -> Vec<(T, VendorReport)> {
+    let mut refused = Vec::new();
+    for (tag, person) in std::mem::take(batch) {
+        match check_vendors(&person, known) {
+            Ok(()) => batch.push((tag, person)),
+            Err(error) => {
+                let status = VendorStatus::Finished(Outcome::from_error(error.clone()));
+                let lookup = Lookup::Failed(error);
+                refused.push((
+                    tag,
+                    VendorReport::new(vendor, lookup, status, Duration::ZERO),
+                ));
+            }
+        }
+    }
+    refused
 }
 
 /// Look up and (when `erase`) erase one batch at one vendor; each report with its person.
@@ -972,7 +1032,9 @@ mod tests {
         ])
         .unwrap()
         .with_batch_size(10)
-        .with_concurrency(2);
+        .unwrap()
+        .with_concurrency(2)
+        .unwrap();
         let items: Vec<(usize, VendorReport)> = eraser
             .erase_many(|_| stream::iter(persons.clone().into_iter().enumerate()))
             .collect()
@@ -1075,12 +1137,55 @@ mod tests {
         }
     }
 
+    /// Point 6 of issue 18: 0 batches or persons per batch is refused like a vendor builder's
+    /// 0; a bulk stream is `Unpin` (this test calls `.next()` on it without `pin!`; the
+    /// concrete streams always were, through `impl Trait`'s auto-trait leak, and the signatures
+    /// now promise it); an id for a vendor the eraser does not have is `invalid` in a bulk run,
+    /// with no request for that person, where it used to be ignored.
+    #[tokio::test]
+    async fn bulk_runs_refuse_zero_sizes_and_unknown_vendors_and_stream_unpinned() {
+        let (acme, persons) = crowd(3);
+        let eraser = || Eraser::new([Arc::new(acme.clone()) as Arc<dyn Anonymizer>]).unwrap();
+        for refused in [eraser().with_concurrency(0), eraser().with_batch_size(0)] {
+            assert!(matches!(refused, Err(Error::Configuration { .. })));
+        }
+        let mut persons = persons;
+        // p0 has the id a0 at acme, and (a typo) an id at "acmee".
+        persons[0] = persons[0].clone().with_id("acmee", "a0");
+        let mut reports = eraser()
+            .erase_at("acme", stream::iter(persons.into_iter().enumerate()))
+            .unwrap();
+        let mut labels = std::collections::BTreeMap::new();
+        while let Some((i, report)) = reports.next().await {
+            labels.insert(i, report.status.label());
+            if i == 0 {
+                let shown = report.status.to_string();
+                assert!(shown.contains("\"acmee\""), "{shown}");
+                assert_eq!(report.lookup.kind(), LookupKind::Failed);
+            }
+        }
+        assert_eq!(labels[&0], "invalid");
+        assert_eq!(labels.len(), 3);
+        assert!(
+            !acme.anonymized().contains(&"a0".to_owned()),
+            "{:?}",
+            acme.anonymized()
+        );
+        let mut plans = eraser()
+            .plan_at::<usize, _>("acme", stream::empty())
+            .unwrap();
+        assert!(plans.next().await.is_none());
+        let mut all = eraser().erase_many::<usize, _>(|_| stream::empty());
+        assert!(all.next().await.is_none());
+    }
+
     #[tokio::test]
     async fn plan_at_sends_only_reads_and_stops_after_a_refusal() {
         let (acme, persons) = crowd(30);
         let eraser = Eraser::new([Arc::new(acme.clone()) as Arc<dyn Anonymizer>])
             .unwrap()
-            .with_batch_size(7);
+            .with_batch_size(7)
+            .unwrap();
         let plans: Vec<(usize, VendorPlan)> = eraser
             .plan_at(
                 "acme",
@@ -1111,6 +1216,7 @@ mod tests {
         let calls_before = acme.calls();
         let plans: Vec<(usize, VendorPlan)> = eraser
             .with_concurrency(1)
+            .unwrap()
             .plan_at("acme", stream::iter(persons.into_iter().enumerate()))
             .unwrap()
             .collect()
@@ -1166,7 +1272,9 @@ mod tests {
         let eraser = Eraser::new([Arc::new(acme.clone()) as Arc<dyn Anonymizer>])
             .unwrap()
             .with_batch_size(5)
+            .unwrap()
             .with_concurrency(1)
+            .unwrap()
             .with_write_ahead(journal.clone());
 
         // One person: the intent names the vendor and the id the look-up found.

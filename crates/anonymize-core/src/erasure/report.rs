@@ -173,6 +173,30 @@ impl VendorReport {
     }
 }
 
+impl serde::Serialize for VendorReport {
+    /// `{"vendor":"acme","lookup":"given","status":{"outcome":"anonymized",…},"elapsed_ms":12}`:
+    /// the vendor, how the id was found (the case, never the id), the status as an
+    /// [`Outcome`] writes it, the time taken. Nothing personal, for a service's logs; a report
+    /// cannot be rebuilt from it (no `Deserialize`), as it leaves the id out.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(serde::Serialize)]
+        struct Repr<'a> {
+            vendor: &'static str,
+            #[serde(flatten)]
+            lookup: &'a Lookup,
+            status: &'a VendorStatus,
+            elapsed_ms: u64,
+        }
+        Repr {
+            vendor: self.vendor,
+            lookup: &self.lookup,
+            status: &self.status,
+            elapsed_ms: u64::try_from(self.elapsed.as_millis()).unwrap_or(u64::MAX),
+        }
+        .serialize(s)
+    }
+}
+
 impl fmt::Debug for VendorReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("VendorReport")
@@ -186,7 +210,9 @@ impl fmt::Debug for VendorReport {
 
 /// What [`Eraser::erase`](crate::Eraser::erase) did for one person: one [`VendorReport`] per
 /// vendor of the eraser, in its order.
-#[derive(Debug, Clone)]
+///
+/// Serializes as `{"vendors":[…]}` (see [`VendorReport`]'s form): nothing personal in it.
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Report {
     pub(crate) vendors: Vec<VendorReport>,
 }
@@ -242,5 +268,45 @@ impl<'de> serde::Deserialize<'de> for VendorStatus {
                 .map(VendorStatus::Finished)
                 .map_err(D::Error::custom)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Point 6 of issue 18: a report serializes (a service logs it as JSON) with nothing
+    /// personal in it, even for an address pasted where an id belonged.
+    #[test]
+    fn a_report_serializes_without_ids_or_addresses() {
+        let report = Report {
+            vendors: vec![
+                VendorReport::new(
+                    "acme",
+                    Lookup::Given("jane.doe@example.com".into()),
+                    VendorStatus::Finished(Outcome::Invalid {
+                        reason: "an acme id is a number".into(),
+                    }),
+                    Duration::from_millis(3),
+                ),
+                VendorReport::new(
+                    "other",
+                    Lookup::Resolved("4242".into()),
+                    VendorStatus::Finished(Outcome::NotFound),
+                    Duration::from_millis(7),
+                ),
+            ],
+        };
+        let json = serde_json::to_value(&report).unwrap();
+        let text = json.to_string();
+        assert!(!text.contains("jane") && !text.contains("4242"), "{text}");
+        assert_eq!(
+            json["vendors"][1],
+            serde_json::json!({
+                "vendor": "other", "lookup": "resolved",
+                "status": {"outcome": "not_found"}, "elapsed_ms": 7
+            })
+        );
+        assert_eq!(json["vendors"][0]["status"]["outcome"], "invalid");
     }
 }

@@ -8,13 +8,14 @@ use std::time::Duration;
 use bytes::Bytes;
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, HeaderValue};
+use secrecy::{ExposeSecret, SecretString};
 use tokio::time::Instant;
 use url::Url;
 
 use super::call::{Call, Response};
 use super::config::{HttpConfig, append_segments, check_base_url};
 use crate::auth::{Authorizer, Credential};
-use crate::error::{Error, Result, VendorReply};
+use crate::error::{Error, Result, Tries, VendorReply, mask_secrets};
 use crate::error_body::{ErrorBody, ErrorBodyReader};
 use crate::ratelimit::{Limiter, RatePermit};
 use crate::retry::{RetryBudget, is_retryable_status, parse_retry_after};
@@ -40,6 +41,9 @@ struct Inner {
     read_error_body: ErrorBodyReader,
     /// The limiter of every call that names none ([`HttpClient::with_limiter`]).
     limiter: Option<Arc<dyn Limiter>>,
+    /// What this client sends that a vendor might echo in an error body (a client secret, a
+    /// password): masked in every error it returns ([`HttpClient::with_secret`]).
+    secrets: Vec<SecretString>,
 }
 
 impl fmt::Debug for HttpClient {
@@ -60,6 +64,7 @@ impl HttpClient {
     /// [`with_error_reader`](Self::with_error_reader) says otherwise.
     pub fn new(vendor: &'static str, base: Url, config: HttpConfig) -> Result<Self> {
         check_base_url(&base, config.allow_insecure_http)?;
+        install_ring_provider();
         let builder = match &config.client_builder {
             Some(make) => make(),
             None => reqwest::Client::builder().user_agent(HttpConfig::DEFAULT_USER_AGENT),
@@ -85,6 +90,7 @@ impl HttpClient {
                 client,
                 read_error_body: ErrorBody::standard,
                 limiter: None,
+                secrets: Vec::new(),
             }),
             auth: None,
         })
@@ -112,6 +118,28 @@ impl HttpClient {
     pub fn with_limiter(self, limiter: Arc<dyn Limiter>) -> Self {
         let mut inner = Arc::unwrap_or_clone(self.inner);
         inner.limiter = Some(limiter);
+        Self {
+            inner: Arc::new(inner),
+            auth: self.auth,
+        }
+    }
+
+    /// This client, masking `secret` wherever a vendor echoes it: an error's code and message
+    /// (so its `Display`, its [`ErrorRecord`](crate::ErrorRecord) and any receipt) say
+    /// `<secret>` instead. A vendor crate registers every secret its token requests send (a
+    /// client secret, a password) before handing clones to its token source; the credential of
+    /// each request (a bearer token, an API key) is masked without registering.
+    ///
+    /// Secrets shorter than [`MIN_MASKED_CHARS`](crate::vendor::MIN_MASKED_CHARS) characters are
+    /// not masked (they would garble the vendor's words). Call it before
+    /// [`with_authorizer`](Self::with_authorizer).
+    #[must_use]
+    pub fn with_secret(self, secret: &SecretString) -> Self {
+        if secret.expose_secret().is_empty() {
+            return self;
+        }
+        let mut inner = Arc::unwrap_or_clone(self.inner);
+        inner.secrets.push(secret.clone());
         Self {
             inner: Arc::new(inner),
             auth: self.auth,
@@ -187,6 +215,8 @@ impl HttpClient {
         let policy = &self.inner.config.retry;
         let started = Instant::now();
         let mut retries = 0u32;
+        // Requests sent, the refresh after a 401 included: what the error says it tried.
+        let mut sent = 0u32;
         let mut refreshed = false;
         let mut previous_delay = None;
         loop {
@@ -197,7 +227,7 @@ impl HttpClient {
                     Some(ready) => ready,
                     None => match auth.credential().await {
                         Ok(credential) => credential,
-                        Err(error) => return Err(self.ended(error, retries, started)),
+                        Err(error) => return Err(self.ended(error, sent, started)),
                     },
                 }),
                 None => None,
@@ -209,7 +239,7 @@ impl HttpClient {
             let permit = match limiter {
                 Some(limiter) => Some(match self.wait_for_slot(limiter).await {
                     Ok(permit) => permit,
-                    Err(error) => return Err(self.ended(error, retries, started)),
+                    Err(error) => return Err(self.ended(error, sent, started)),
                 }),
                 None => None,
             };
@@ -219,11 +249,12 @@ impl HttpClient {
                 Some(deadline) => {
                     let left = deadline.saturating_duration_since(Instant::now());
                     if left.is_zero() {
-                        return Err(Error::limiter_unavailable(
+                        let error = Error::limiter_unavailable(
                             format!("{limiter:?}"),
                             "the slot's lease ran out before the request could be sent",
                             None,
-                        ));
+                        );
+                        return Err(self.ended(error, sent, started));
                     }
                     Some(left.min(self.inner.config.request_timeout))
                 }
@@ -246,7 +277,8 @@ impl HttpClient {
                 elapsed_ms = tracing::field::Empty,
             );
             let attempt_started = Instant::now();
-            let sent = {
+            sent += 1;
+            let answer = {
                 use tracing::Instrument;
                 self.send_once(call, credential.as_ref(), timeout)
                     .instrument(attempt_span.clone())
@@ -254,7 +286,7 @@ impl HttpClient {
             };
             drop(permit);
             let attempt_elapsed = attempt_started.elapsed();
-            let status_label = match &sent {
+            let status_label = match &answer {
                 Ok(response) => crate::telemetry::status_class(response.status.as_u16()),
                 Err(SendError::Transport { error, .. }) if error.kind() == "timeout" => "timeout",
                 Err(_) => "transport",
@@ -262,20 +294,24 @@ impl HttpClient {
             attempt_span.record("status", status_label);
             attempt_span.record("elapsed_ms", millis(attempt_elapsed));
             crate::telemetry::request(vendor, call.operation, status_label, attempt_elapsed);
-            let (error, status, retry_after, retryable) = match sent {
+            let (error, status, retry_after, retryable) = match answer {
                 Ok(response) if response.status.is_success() => {
                     self.inner.retry_budget.earn();
                     if let Some(expected) = call.expected
                         && response.status != expected
                     {
-                        self.record_call(attempt, Some(response.status), started);
-                        return Err(response.unexpected(format!(
-                            "expected HTTP {expected}, got HTTP {} ({})",
-                            response.status,
-                            content_type(&response.headers)
-                        )));
+                        self.record_call(sent, Some(response.status), started);
+                        return Err(tried(
+                            response.unexpected(format!(
+                                "expected HTTP {expected}, got HTTP {} ({})",
+                                response.status,
+                                content_type(&response.headers)
+                            )),
+                            sent,
+                            started,
+                        ));
                     }
-                    self.record_call(attempt, Some(response.status), started);
+                    self.record_call(sent, Some(response.status), started);
                     return Ok(response);
                 }
                 Ok(response) => {
@@ -291,6 +327,7 @@ impl HttpClient {
                     let retry_after = parse_retry_after(&response.headers);
                     let retryable = is_retryable_status(response.status);
                     let ErrorBody { code, message } = (self.inner.read_error_body)(&response.body);
+                    let (code, message) = self.masked(credential.as_ref(), code, message);
                     let reply =
                         VendorReply::new(vendor, call.operation, response.status, code, message);
                     // The status only: the vendor's code and message are its words, which may name
@@ -311,7 +348,7 @@ impl HttpClient {
                         retryable,
                     )
                 }
-                Err(SendError::Fatal(error)) => return Err(self.ended(error, attempt, started)),
+                Err(SendError::Fatal(error)) => return Err(self.ended(error, sent, started)),
                 Err(SendError::Transport { error, not_sent }) => {
                     tracing::debug!(attempt, not_sent, kind = error.kind(), "no answer");
                     // Not sent: always safe to retry. Sent but unanswered: only when idempotent.
@@ -320,16 +357,16 @@ impl HttpClient {
                 }
             };
             if !retryable || retries >= policy.max_retries() {
-                return Err(self.ended(error, attempt, started));
+                return Err(self.ended(error, sent, started));
             }
             let delay = policy.next_delay(previous_delay, status, retry_after);
             if started.elapsed() + delay > policy.budget() {
                 tracing::debug!(attempt, "time budget spent");
-                return Err(self.ended(error, attempt, started));
+                return Err(self.ended(error, sent, started));
             }
             if !self.inner.retry_budget.try_spend() {
                 tracing::warn!(attempt, "shared retry budget empty: failing fast");
-                return Err(self.ended(error, attempt, started));
+                return Err(self.ended(error, sent, started));
             }
             let reason = match status {
                 Some(StatusCode::TOO_MANY_REQUESTS) => "429",
@@ -373,10 +410,36 @@ impl HttpClient {
         span.record("elapsed_ms", millis(started.elapsed()));
     }
 
-    /// The call ends with `error` after `attempts`: recorded on its span.
-    fn ended(&self, error: Error, attempts: u32, started: Instant) -> Error {
-        self.record_call(attempts, error.status(), started);
-        error
+    /// The call ends with `error` after `sent` requests: recorded on its span, and on the error
+    /// ([`tried`]: how hard the client tried).
+    fn ended(&self, error: Error, sent: u32, started: Instant) -> Error {
+        self.record_call(sent, error.status(), started);
+        tried(error, sent, started)
+    }
+
+    /// The vendor's `code` and `message` with every secret this client holds replaced by
+    /// `<secret>`: the registered ones and the credential this attempt sent (each header's
+    /// value, and the token after its scheme). Done before the address redaction and the cut of
+    /// [`VendorReply::new`], so that neither can leave a part of a secret behind.
+    fn masked(
+        &self,
+        credential: Option<&Credential>,
+        code: Option<String>,
+        message: Option<String>,
+    ) -> (Option<String>, Option<String>) {
+        let sent = credential
+            .into_iter()
+            .flat_map(Credential::headers)
+            .filter_map(|(_, value)| value.to_str().ok())
+            .flat_map(|value| [Some(value), value.split_once(' ').map(|(_, token)| token)])
+            .flatten();
+        let registered = self.inner.secrets.iter().map(|s| s.expose_secret());
+        let secrets: Vec<&str> = registered.chain(sent).collect();
+        if secrets.is_empty() {
+            return (code, message);
+        }
+        let mask = |text: String| mask_secrets(text, &secrets);
+        (code.map(mask), message.map(mask))
     }
 
     async fn send_once(
@@ -412,12 +475,14 @@ impl HttpClient {
                     vendor,
                     operation: call.operation,
                     source,
+                    tries: None,
                 }
             } else {
                 Error::Transport {
                     vendor,
                     operation: call.operation,
                     source,
+                    tries: None,
                 }
             };
             SendError::Transport { error, not_sent }
@@ -466,6 +531,25 @@ fn millis(d: std::time::Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
+/// `error`, saying that the client sent `attempts` requests since `started` before it gave up
+/// (`Error::attempts`, `Error::elapsed`: how hard it tried, in its text and its record).
+fn tried(error: Error, attempts: u32, started: Instant) -> Error {
+    error.with_tries(Tries::new(attempts, started.elapsed()))
+}
+
+/// With the `rustls-ring` feature (and not `rustls`, whose aws-lc provider reqwest then uses on
+/// its own), reqwest's rustls has no crypto provider of its own: make *ring* the process default
+/// unless the application installed one first (then its choice stands). Installing a default is
+/// what rustls itself asks of whoever builds a client without naming a provider; doing it here
+/// keeps every `reqwest::ClientBuilder`, yours included, with its own TLS settings.
+fn install_ring_provider() {
+    #[cfg(all(feature = "rustls-ring", not(feature = "rustls")))]
+    if rustls_ring_provider::crypto::CryptoProvider::get_default().is_none() {
+        // An `Err` means another thread installed one between the two calls: that one stands.
+        let _ = rustls_ring_provider::crypto::ring::default_provider().install_default();
+    }
+}
+
 /// The answer's media type, for an error (`text/html`, `no body type`): never personal data.
 fn content_type(headers: &reqwest::header::HeaderMap) -> String {
     headers
@@ -498,6 +582,19 @@ enum SendError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// With `rustls-ring` alone reqwest has no crypto provider: building a client for an HTTPS
+    /// URL panicked until `install_ring_provider` gave it one. (`.ci/run` runs this test with
+    /// that feature alone; with the default features it checks aws-lc's path.)
+    #[test]
+    fn a_client_builds_with_the_compiled_tls_backend() {
+        let http = HttpClient::new(
+            "v",
+            Url::parse("https://vendor.example/").unwrap(),
+            HttpConfig::default(),
+        );
+        assert!(http.is_ok(), "{http:?}");
+    }
 
     #[test]
     fn the_url_keeps_the_base_path() {

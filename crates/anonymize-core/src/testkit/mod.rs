@@ -38,6 +38,14 @@ pub fn fast_http_config() -> HttpConfig {
         )
 }
 
+/// Everything an error shows a reader: its `Display`, its `Debug`, and its
+/// [`ErrorRecord`](crate::ErrorRecord) as a receipt writes it, in one string, for tests that
+/// check that no secret or address appears anywhere.
+pub fn everything_shown(error: &crate::Error) -> String {
+    let record = serde_json::to_string(&error.record()).unwrap_or_default();
+    format!("{error} {error:?} {record}")
+}
+
 /// The controls every vendor simulator offers: what the conformance suite and generic tests use.
 pub trait Simulated: Send + Sync {
     /// The front door every request goes through.
