@@ -5,10 +5,7 @@
 
 use anonymize_core::PersonRef;
 
-/// A person's place in the in-memory sets: the first 16 bytes of their reference (a collision
-/// needs about 2^64 persons), half the memory of the whole reference at 200,000 persons.
+/// A person's place in the in-memory sets ([`PersonRef::short_key`]).
 pub(crate) fn short(person: &PersonRef) -> u128 {
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&person.as_bytes()[..16]);
-    u128::from_be_bytes(bytes)
+    person.short_key()
 }

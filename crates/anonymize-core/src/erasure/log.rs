@@ -32,7 +32,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Seek, Write};
 use std::path::{Path, PathBuf};
 
-use crate::erasure::receipt::{IntentRecord, LIBRARY_VERSION, PersonRef, Receipt, ReceiptKey};
+use crate::erasure::receipt::{IntentRecord, LIBRARY_VERSION, PersonRef, Receipt, ReceiptKey, hex};
 
 /// The format marker of a receipts file's header.
 pub const RECEIPTS_FORMAT: &str = "anonymize-receipts";
@@ -213,7 +213,7 @@ impl LogInfo {
     /// The MAC of the last whole line, in hex: the head of the chain. Keep it to notice later
     /// that lines were cut from the end (`None` for a version 1 or new file).
     pub fn head(&self) -> Option<String> {
-        self.head.as_ref().map(hex)
+        self.head.as_ref().map(|h| hex(h))
     }
 
     /// Whether every MAC was checked: a key was given and the file is of version 2.
@@ -453,16 +453,9 @@ fn header_prefix(text: &[u8]) -> bool {
     start.as_bytes().starts_with(text) || text.starts_with(start.as_bytes())
 }
 
-fn hex(bytes: &[u8; 32]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// A person's place in the index: the first 16 bytes of their reference (a collision needs
-/// about 2^64 persons), half the memory of the whole reference for a file of millions.
+/// A person's key in the index ([`PersonRef::short_key`]).
 fn short(person: &PersonRef) -> u128 {
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&person.as_bytes()[..16]);
-    u128::from_be_bytes(bytes)
+    person.short_key()
 }
 
 /// The latest-receipt-wins view of a receipts file: which persons are done at each vendor, and
