@@ -21,13 +21,13 @@ const LABELS: [&str; 6] = anonymize_core::VendorStatus::LABELS;
 /// the MACs are checked too.
 pub(crate) fn summarize(paths: &[PathBuf], key: Option<&ReceiptKey>) -> u8 {
     let mut vendors: Vec<String> = Vec::new();
-    // (person, vendor) → the latest receipt's time and label.
-    let mut latest: HashMap<(u128, u16), (String, u8)> = HashMap::new();
+    // (person, vendor) → the latest receipt's file, time and label.
+    let mut latest: HashMap<(u128, u16), (usize, String, u8)> = HashMap::new();
     let mut total = 0u64;
     let mut key_id: Option<String> = None;
     let mut unchained = Vec::new();
     let mut unverified = false;
-    for path in paths {
+    for (file, path) in paths.iter().enumerate() {
         let read = read_log(path, key, |_, entry| {
             let LogEntry::Receipt(receipt) = entry else {
                 return;
@@ -49,16 +49,16 @@ pub(crate) fn summarize(paths: &[PathBuf], key: Option<&ReceiptKey>) -> u8 {
                 u16::try_from(vendor).unwrap_or(u16::MAX),
             );
             let label = u8::try_from(label).unwrap_or(u8::MAX);
-            // Within a file the later line wins; across files, the later time (RFC 3339, UTC,
-            // one format: ordered as text), and the later file at the same time.
+            // Within a file the later line wins, as for `run` (whatever the clock said); across
+            // files, the later time (RFC 3339, UTC, one format: ordered as text), and the later
+            // file at the same time.
             match latest.get_mut(&place) {
-                Some((at, old)) if *at <= receipt.at => {
-                    *at = receipt.at;
-                    *old = label;
+                Some((seen_in, at, old)) if *seen_in == file || *at <= receipt.at => {
+                    (*seen_in, *at, *old) = (file, receipt.at, label);
                 }
                 Some(_) => {}
                 None => {
-                    latest.insert(place, (receipt.at, label));
+                    latest.insert(place, (file, receipt.at, label));
                 }
             }
         });
@@ -96,7 +96,7 @@ pub(crate) fn summarize(paths: &[PathBuf], key: Option<&ReceiptKey>) -> u8 {
     let mut counts = vec![[0u64; LABELS.len()]; vendors.len()];
     // Per person: how many vendors have a done latest receipt, and how many any.
     let mut persons: HashMap<u128, (u16, u16)> = HashMap::new();
-    for (&(person, vendor), (_, label)) in &latest {
+    for (&(person, vendor), (_, _, label)) in &latest {
         counts[usize::from(vendor)][usize::from(*label)] += 1;
         let entry = persons.entry(person).or_default();
         entry.1 += 1;
