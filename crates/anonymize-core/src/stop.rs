@@ -12,7 +12,8 @@ tokio::task_local! {
 }
 
 /// What the requests of a task answer to: a stop, and, inside one user's erasure, whether that
-/// user's first request has been sent (from then on the user is begun, and finished).
+/// user's first request that is not a read has been sent (from then on the user is begun, and
+/// finished).
 #[derive(Clone)]
 struct Scope {
     stop: Stop,
@@ -110,9 +111,10 @@ impl Stop {
         CURRENT.scope(scope, future).await
     }
 
-    /// Run one user's erasure under the current stop: until its first request is sent
-    /// ([`Stop::begin`]) the stop refuses it; from then on the user is begun and every later
-    /// request of it is sent (such as 360Learning's pseudonymize after its delete).
+    /// Run one user's erasure under the current stop: until its first request that changes
+    /// something at the vendor is sent ([`Stop::begin`]; a read does not count) the stop refuses
+    /// it; from then on the user is begun and every later request of it is sent (such as
+    /// 360Learning's pseudonymize after its delete).
     pub(crate) async fn user<F: Future>(future: F) -> F::Output {
         let stop = CURRENT.try_with(|s| s.stop.clone()).unwrap_or_default();
         let scope = Scope {
@@ -122,7 +124,8 @@ impl Stop {
         CURRENT.scope(scope, future).await
     }
 
-    /// The current user's request is being sent: the user is begun.
+    /// The current user's first request that changes something is being sent: the user is
+    /// begun.
     pub(crate) fn begin() {
         let _ = CURRENT.try_with(|s| {
             if let Some(begun) = &s.begun {

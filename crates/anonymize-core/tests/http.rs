@@ -1100,3 +1100,84 @@ async fn a_permit_deadline_ends_the_request_by_it_and_every_attempt_holds_a_perm
     assert_eq!(acquired.load(Ordering::SeqCst), 2);
     assert_eq!(released.load(Ordering::SeqCst), 2);
 }
+
+/// A user id for the stop tests below.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct UserNo(u32);
+
+impl anonymize_core::vendor::VendorId for UserNo {
+    fn parse_id(text: &str) -> anonymize_core::Result<Self> {
+        text.parse()
+            .map(Self)
+            .map_err(|_| Error::invalid_input("not a number"))
+    }
+    fn fmt_id(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+anonymize_core::vendor_id!(UserNo);
+
+fn read_user(http: &HttpClient) -> Call<'static> {
+    Call::new("read user", Method::GET, http.url(&["users", "1"]))
+}
+
+/// Stop at the request: a user is begun by the first request that changes something at the
+/// vendor, not by a read. A user whose read before the erasure (360Learning's `--verify`) went
+/// out before the stop is not erased after it; a user whose first erasure request went out is
+/// finished (its second request is sent).
+#[tokio::test]
+async fn a_read_does_not_begin_a_user_but_a_first_erasure_request_does() {
+    use anonymize_core::vendor::Batch;
+    use anonymize_core::{Evidence, Stop};
+
+    let server = MockServer::start_async().await;
+    let read = server
+        .mock_async(|when, then| {
+            when.method(GET).path("/users/1");
+            then.status(200).body("{}");
+        })
+        .await;
+    let erase = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/users/1/erase");
+            then.status(200).body("{}");
+        })
+        .await;
+    let fixed = StaticCredential::bearer(&SecretString::from("pre-issued-9x")).unwrap();
+    let http = client(&server, HttpConfig::default()).with_authorizer(Arc::new(fixed));
+    let ids = ["1".to_string()];
+
+    // Read, then the stop is pulled: the erasure is not sent, and the user is not attempted.
+    let stop = Stop::new();
+    let err = stop
+        .scope(Batch::<UserNo>::parse("testvendor", &ids).each(1, |_| async {
+            http.execute(read_user(&http)).await?;
+            stop.stop("interrupted (SIGTERM)");
+            http.execute(Call::new("erase", Method::POST, http.url(&["users", "1", "erase"])))
+                .await?;
+            Ok(Evidence::new("erased"))
+        }))
+        .await
+        .unwrap_err();
+    read.assert_calls(1);
+    erase.assert_calls(0);
+    assert_eq!(err.error.kind(), "stopped");
+    assert_eq!((err.completed.len(), err.not_attempted.len()), (0, 1));
+
+    // An erasure request, then the stop is pulled: the user is begun, and finished.
+    let stop = Stop::new();
+    let out = stop
+        .scope(Batch::<UserNo>::parse("testvendor", &ids).each(1, |_| async {
+            let step = || Call::new("erase", Method::POST, http.url(&["users", "1", "erase"]));
+            http.execute(step()).await?;
+            stop.stop("interrupted (SIGTERM)");
+            http.execute(step()).await?;
+            http.execute(read_user(&http)).await?;
+            Ok(Evidence::new("erased"))
+        }))
+        .await
+        .unwrap();
+    assert_eq!(out[0].outcome.label(), "anonymized");
+    erase.assert_calls(2);
+    read.assert_calls(2);
+}

@@ -265,8 +265,11 @@ impl HttpClient {
             if let Some(stopped) = crate::Stop::current() {
                 return Err(stopped);
             }
-            if self.auth.is_some() {
-                // A vendor request (not a token request): the user it is for is begun.
+            if self.auth.is_some() && !call.method.is_safe() {
+                // A vendor request that changes something (not a read, not a token request):
+                // the user it is for is begun. A read before the erasure (a verification's
+                // read, a look-up) leaves the user unbegun, so a stop pulled after it still
+                // keeps the erasure from being sent.
                 crate::Stop::begin();
             }
             let attempt = retries + 1;
