@@ -1191,6 +1191,65 @@ async fn a_file_a_service_writes_with_the_library_is_read_by_the_command() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Which receipt `summarize` counts for a person at a vendor: within one file the later line,
+/// whatever its time says (as `run` reads its own file: a clock set back must not revive an older
+/// outcome); across files the later time.
+#[tokio::test]
+async fn summarize_counts_the_later_line_within_a_file_and_the_later_time_across_files() {
+    use anonymize_core::{Lookup, Outcome, Person, ReceiptLog, VendorReport, VendorStatus};
+    use std::time::SystemTime;
+    let dir = std::env::temp_dir().join(format!("anonymize-cli-latest-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let person = Person::from_email(Email::parse("jane@example.com").unwrap());
+    let at = |secs: u64| SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000 + secs);
+    let receipt = |secs: u64, outcome: Outcome| {
+        let report = VendorReport::new(
+            "acme",
+            Lookup::Resolved("40".into()),
+            VendorStatus::Finished(outcome),
+            Duration::from_millis(5),
+        );
+        Receipt::at(at(secs), key().person_ref(&person), &report)
+    };
+    let write = |name: &str, receipts: &[Receipt]| {
+        let path = dir.join(name);
+        let mut log = ReceiptLog::open(&path, &key()).unwrap();
+        for r in receipts {
+            log.push_receipt(r).unwrap();
+        }
+        log.commit().unwrap();
+        path.display().to_string()
+    };
+    let erased = || Outcome::Anonymized(anonymize_core::Evidence::new("HTTP 204"));
+    let failed = || Outcome::Rejected {
+        message: "userIsCompanyOwner".into(),
+    };
+
+    // One file: erased at t+100, then (the clock set back) rejected at t+50: the later line wins.
+    let one = write(
+        "one.jsonl",
+        &[receipt(100, erased()), receipt(50, failed())],
+    );
+    let out = anonymize(&["receipts", "summarize", "--json", &one], "").await;
+    let doc = document(&out);
+    assert_eq!(doc["persons"], 1, "{doc}");
+    assert_eq!(doc["vendors"]["acme"]["rejected"], 1, "{doc}");
+    assert_eq!(doc["vendors"]["acme"]["anonymized"], 0, "{doc}");
+
+    // Across files: the later time wins, whichever file is named first.
+    let early = write("early.jsonl", &[receipt(10, failed())]);
+    let late = write("late.jsonl", &[receipt(20, erased())]);
+    for files in [[&early, &late], [&late, &early]] {
+        let out = anonymize(&["receipts", "summarize", "--json", files[0], files[1]], "").await;
+        let doc = document(&out);
+        assert_eq!(doc["persons"], 1, "{doc}");
+        assert_eq!(doc["vendors"]["acme"]["anonymized"], 1, "{files:?}: {doc}");
+        assert_eq!(doc["vendors"]["acme"]["rejected"], 0, "{files:?}: {doc}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[tokio::test]
 async fn each_subcommands_help_names_its_environment_and_exit_statuses() {
     for (args, statuses) in [

@@ -1150,13 +1150,19 @@ async fn a_read_does_not_begin_a_user_but_a_first_erasure_request_does() {
     // Read, then the stop is pulled: the erasure is not sent, and the user is not attempted.
     let stop = Stop::new();
     let err = stop
-        .scope(Batch::<UserNo>::parse("testvendor", &ids).each(1, |_| async {
-            http.execute(read_user(&http)).await?;
-            stop.stop("interrupted (SIGTERM)");
-            http.execute(Call::new("erase", Method::POST, http.url(&["users", "1", "erase"])))
+        .scope(
+            Batch::<UserNo>::parse("testvendor", &ids).each(1, |_| async {
+                http.execute(read_user(&http)).await?;
+                stop.stop("interrupted (SIGTERM)");
+                http.execute(Call::new(
+                    "erase",
+                    Method::POST,
+                    http.url(&["users", "1", "erase"]),
+                ))
                 .await?;
-            Ok(Evidence::new("erased"))
-        }))
+                Ok(Evidence::new("erased"))
+            }),
+        )
         .await
         .unwrap_err();
     read.assert_calls(1);
@@ -1167,14 +1173,16 @@ async fn a_read_does_not_begin_a_user_but_a_first_erasure_request_does() {
     // An erasure request, then the stop is pulled: the user is begun, and finished.
     let stop = Stop::new();
     let out = stop
-        .scope(Batch::<UserNo>::parse("testvendor", &ids).each(1, |_| async {
-            let step = || Call::new("erase", Method::POST, http.url(&["users", "1", "erase"]));
-            http.execute(step()).await?;
-            stop.stop("interrupted (SIGTERM)");
-            http.execute(step()).await?;
-            http.execute(read_user(&http)).await?;
-            Ok(Evidence::new("erased"))
-        }))
+        .scope(
+            Batch::<UserNo>::parse("testvendor", &ids).each(1, |_| async {
+                let step = || Call::new("erase", Method::POST, http.url(&["users", "1", "erase"]));
+                http.execute(step()).await?;
+                stop.stop("interrupted (SIGTERM)");
+                http.execute(step()).await?;
+                http.execute(read_user(&http)).await?;
+                Ok(Evidence::new("erased"))
+            }),
+        )
         .await
         .unwrap();
     assert_eq!(out[0].outcome.label(), "anonymized");
