@@ -1,11 +1,12 @@
 //! The SDK's cost, measured side by side with plain reqwest against a minimal server on loopback.
 //!
 //! ```text
-//! cargo run --release --example bench                  # everything, about 2 minutes
-//! cargo run --release --example bench -- --rounds 15   # more rounds of the ratios
-//! cargo run --release --example bench -- --no-360      # without the 360Learning part
-//! cargo run --release --example bench -- --no-pin      # let the scheduler place the threads
-//! cargo run --release --example bench -- --profile alfabet-sdk-100 10  # one variant for 10 s
+//! cargo run --release -p anonymize-bench --example bench            # everything, about 2 minutes
+//! cargo run --release -p anonymize-bench --example bench -- --rounds 15    # more rounds
+//! cargo run --release -p anonymize-bench --example bench -- --no-360       # without 360Learning
+//! cargo run --release -p anonymize-bench --example bench -- --no-pin       # threads not pinned
+//! cargo run --release -p anonymize-bench --example bench -- --profile alfabet-sdk-100 10
+//! cargo run --release -p anonymize-bench --features metrics --example bench  # `metrics` on
 //! ```
 //!
 //! `--profile NAME[,NAME…] SECONDS` runs the variants named in turn, over and over (a fresh
@@ -82,7 +83,7 @@ const BULK_IN_FLIGHT: usize = 32;
 fn usage() -> String {
     let names: Vec<String> = Variant::all().into_iter().map(Variant::name).collect();
     format!(
-        "usage: cargo run --release --example bench -- [--rounds N] [--no-360] [--no-pin] \
+        "usage: cargo run --release -p anonymize-bench --example bench -- [--rounds N] [--no-360] [--no-pin] \
          [--profile NAME[,NAME…] SECONDS]
   --rounds N        rounds of the ratios (default {DEFAULT_ROUNDS})
   --no-360          skip the 360Learning rate-limit part
