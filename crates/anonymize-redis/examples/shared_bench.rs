@@ -16,19 +16,19 @@
 //! the commands Redis received per acquire + release (its round trips).
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
 
-use std::net::SocketAddr;
-use std::process::{Command, Stdio};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anonymize_core::reqwest::Method;
-use anonymize_core::vendor::{Call, HttpClient, RateLimiter};
-use anonymize_core::{HttpConfig, Limiter, RateLimit, RetryPolicy, SharedLimits};
+use anonymize_core::vendor::{HttpClient, RateLimiter};
+use anonymize_core::{Limiter, RateLimit, SharedLimits};
 use anonymize_redis::RedisLimits;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 use tokio::time::Instant;
+
+/// The tests' own `redis-server` and loopback vendor.
+#[path = "../tests/common/mod.rs"]
+mod common;
+use common::{Listen, Vendor, http_client, redis_server, redis_version, write};
 
 const LIMIT: usize = 10;
 const IN_FLIGHT_PER_REPLICA: usize = 4;
@@ -50,12 +50,13 @@ async fn main() {
             }
         }
     }
-    let redis = Redis::start();
+    let redis = redis_server("shared_bench", Listen::Tcp)
+        .expect("redis-server must be installed (e.g. apt-get install redis-server)");
     let url = redis.url();
-    let vendor = Vendor::start().await;
+    let vendor = Vendor::start(LIMIT).await;
     println!(
         "redis-server {} at {url}; limit {LIMIT}/s; {writes} writes a run, {runs} runs each",
-        redis.version()
+        redis_version()
     );
 
     // A first acquire of a budget waits one lease (request timeout + window): not measured.
@@ -82,7 +83,7 @@ async fn main() {
                     None => {
                         let limiter: Arc<dyn Limiter> =
                             Arc::new(RateLimiter::new(RateLimit::per_second(LIMIT as u32)));
-                        vec![(limiter, http_client(&vendor))]
+                        vec![(limiter, http_client(&vendor, REQUEST_TIMEOUT))]
                     }
                     Some(n) => {
                         let mut clients = Vec::new();
@@ -94,7 +95,7 @@ async fn main() {
                             let limiter = limits
                                 .limiter("writes", RateLimit::per_second(LIMIT as u32))
                                 .unwrap();
-                            clients.push((limiter, http_client(&vendor)));
+                            clients.push((limiter, http_client(&vendor, REQUEST_TIMEOUT)));
                         }
                         clients
                     }
@@ -135,9 +136,7 @@ async fn run(
                     .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
                     .is_ok()
                 {
-                    let call = Call::new("write", Method::POST, http.url(&["write"]))
-                        .rate_limited(&*limiter);
-                    let _ = http.execute(call).await;
+                    let _ = http.execute(write(&http).rate_limited(&*limiter)).await;
                 }
             }));
         }
@@ -205,163 +204,4 @@ async fn cost(url: &str) {
         stat("evalsha", "usec_per_call"),
         evalsha / f64::from(N),
     );
-}
-
-fn http_client(vendor: &Vendor) -> HttpClient {
-    HttpClient::new(
-        "bench",
-        format!("http://{}/", vendor.addr).parse().unwrap(),
-        HttpConfig::default()
-            .with_request_timeout(REQUEST_TIMEOUT)
-            .with_retry(RetryPolicy::never()),
-    )
-    .unwrap()
-}
-
-/// A `redis-server` of our own on a free loopback port, persistence off, killed on drop.
-struct Redis {
-    child: std::process::Child,
-    port: u16,
-    dir: std::path::PathBuf,
-}
-
-impl Redis {
-    fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let dir =
-            std::env::temp_dir().join(format!("anonymize-shared-bench-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let child = Command::new("redis-server")
-            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--save", "", "--appendonly", "no", "--dir"])
-            .arg(&dir)
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("redis-server must be installed (e.g. apt-get install redis-server)");
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Self { child, port, dir }
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
-    }
-
-    fn version(&self) -> String {
-        let out = Command::new("redis-server")
-            .arg("--version")
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout)
-            .split_whitespace()
-            .find_map(|w| w.strip_prefix("v="))
-            .unwrap_or("?")
-            .to_owned()
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// The loopback vendor: 429 to any write arriving while 10 others arrived in the last second.
-struct Vendor {
-    addr: SocketAddr,
-    state: Arc<Mutex<VendorState>>,
-}
-
-#[derive(Default)]
-struct VendorState {
-    arrivals: Vec<Instant>,
-    accepted: Vec<Instant>,
-    rejected: usize,
-    delay: Duration,
-}
-
-impl Vendor {
-    async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let state = Arc::new(Mutex::new(VendorState::default()));
-        let shared = state.clone();
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(serve(stream, shared.clone()));
-            }
-        });
-        Self { addr, state }
-    }
-
-    fn set_delay(&self, delay: Duration) {
-        self.state.lock().unwrap().delay = delay;
-    }
-
-    fn reset(&self) {
-        let mut s = self.state.lock().unwrap();
-        s.accepted.clear();
-        s.rejected = 0;
-    }
-
-    /// (writes after the first 10) ÷ (last arrival − first arrival), and the 429s.
-    fn steady_rate(&self) -> (f64, usize) {
-        let s = self.state.lock().unwrap();
-        let (Some(first), Some(last)) = (s.accepted.first(), s.accepted.last()) else {
-            return (0.0, s.rejected);
-        };
-        let steady = s.accepted.len().saturating_sub(LIMIT) as f64;
-        (steady / (*last - *first).as_secs_f64(), s.rejected)
-    }
-}
-
-async fn serve(mut stream: tokio::net::TcpStream, state: Arc<Mutex<VendorState>>) {
-    let mut buffer = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        let end = loop {
-            if let Some(i) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
-                break i + 4;
-            }
-            match stream.read(&mut chunk).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => buffer.extend_from_slice(&chunk[..n]),
-            }
-        };
-        buffer.drain(..end);
-        let (refuse, delay) = {
-            let mut s = state.lock().unwrap();
-            let now = Instant::now();
-            let recent = s
-                .arrivals
-                .iter()
-                .rev()
-                .take_while(|t| now.duration_since(**t) < Duration::from_secs(1))
-                .count();
-            s.arrivals.push(now);
-            let refuse = recent >= LIMIT;
-            if refuse {
-                s.rejected += 1;
-            } else {
-                s.accepted.push(now);
-            }
-            (refuse, s.delay)
-        };
-        tokio::time::sleep(delay).await;
-        let answer: &[u8] = if refuse {
-            b"HTTP/1.1 429 Too Many Requests\r\ncontent-length: 0\r\n\r\n"
-        } else {
-            b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}"
-        };
-        if stream.write_all(answer).await.is_err() {
-            return;
-        }
-    }
 }

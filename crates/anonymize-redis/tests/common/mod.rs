@@ -1,6 +1,6 @@
-//! What the Redis tests share: a real `redis-server` they start and stop themselves (never a
-//! system one, never port 6379), and a loopback vendor that answers 429 beyond its limit in any
-//! one-second window of arrival time.
+//! What the Redis tests (and `examples/shared_bench.rs`, through `#[path]`) share: a real
+//! `redis-server` they start and stop themselves (never a system one, never port 6379), and a
+//! loopback vendor that answers 429 beyond its limit in any one-second window of arrival time.
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
 use std::net::SocketAddr;
@@ -80,6 +80,19 @@ pub fn redis_server(test: &str, listen: Listen) -> Option<RedisServer> {
     };
     server.start();
     Some(server)
+}
+
+/// The installed `redis-server`'s version, as `redis-server --version` says it.
+pub fn redis_version() -> String {
+    let out = Command::new("redis-server")
+        .arg("--version")
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("v="))
+        .unwrap_or("?")
+        .to_owned()
 }
 
 /// A loopback port nobody listens on (just now).
@@ -165,15 +178,21 @@ pub struct Vendor {
 #[derive(Default)]
 struct VendorState {
     arrivals: Vec<Instant>,
+    /// The arrivals answered 200 since the last [`Vendor::reset`].
+    accepted: Vec<Instant>,
     rejected: usize,
     delay: Duration,
+    limit: usize,
 }
 
 impl Vendor {
     pub async fn start(limit: usize) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let state = Arc::new(Mutex::new(VendorState::default()));
+        let state = Arc::new(Mutex::new(VendorState {
+            limit,
+            ..VendorState::default()
+        }));
         let shared = state.clone();
         tokio::spawn(async move {
             loop {
@@ -203,6 +222,24 @@ impl Vendor {
     /// Requests answered 429.
     pub fn rejected(&self) -> usize {
         self.state.lock().unwrap().rejected
+    }
+
+    /// Forget the accepted writes and the 429s (the arrivals stay: they are the vendor's window).
+    pub fn reset(&self) {
+        let mut s = self.state.lock().unwrap();
+        s.accepted.clear();
+        s.rejected = 0;
+    }
+
+    /// Since the last [`reset`](Self::reset): the steady rate, (accepted writes after the first
+    /// `limit`) ÷ (last accepted arrival − first), in writes a second; and the 429s.
+    pub fn steady_rate(&self) -> (f64, usize) {
+        let s = self.state.lock().unwrap();
+        let (Some(first), Some(last)) = (s.accepted.first(), s.accepted.last()) else {
+            return (0.0, s.rejected);
+        };
+        let steady = s.accepted.len().saturating_sub(s.limit) as f64;
+        (steady / (*last - *first).as_secs_f64(), s.rejected)
     }
 
     /// The most arrivals in any one-second window.
@@ -261,6 +298,8 @@ async fn serve(mut stream: tokio::net::TcpStream, state: Arc<Mutex<VendorState>>
             let refuse = recent >= limit;
             if refuse {
                 s.rejected += 1;
+            } else {
+                s.accepted.push(now);
             }
             (refuse, s.delay)
         };
