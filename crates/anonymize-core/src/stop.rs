@@ -1,5 +1,6 @@
 //! [`Stop`]: stop an erasure run at the request, not at the batch.
 
+use std::cell::Cell;
 use std::fmt;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,20 +12,21 @@ tokio::task_local! {
     static CURRENT: Scope;
 }
 
-/// What the requests of a task answer to: a stop, and, inside one user's erasure, whether that
-/// user's first request that is not a read has been sent (from then on the user is begun, and
-/// finished).
-#[derive(Clone)]
+/// What the requests of a task answer to: a stop (none in a user's erasure run outside any
+/// [`Stop::scope`]), and, inside one user's erasure, whether that user's first request that is not
+/// a read has been sent (from then on the user is begun, and finished). Nothing in it is
+/// allocated per user: a user's scope is entered for every erasure, stop or no stop.
 struct Scope {
-    stop: Stop,
-    begun: Option<Arc<AtomicBool>>,
+    stop: Option<Stop>,
+    /// `None` outside a user's erasure; only this task reads and writes it.
+    begun: Option<Cell<bool>>,
 }
 
 impl Scope {
     fn error(&self) -> Option<Error> {
         match &self.begun {
-            Some(begun) if begun.load(Ordering::SeqCst) => None,
-            _ => self.stop.error(),
+            Some(begun) if begun.get() => None,
+            _ => self.stop.as_ref().and_then(Stop::error),
         }
     }
 }
@@ -105,7 +107,7 @@ impl Stop {
     /// it (in the same task), and what [`Batch`](crate::vendor::Batch) and the HTTP client check.
     pub async fn scope<F: Future>(&self, future: F) -> F::Output {
         let scope = Scope {
-            stop: self.clone(),
+            stop: Some(self.clone()),
             begun: None,
         };
         CURRENT.scope(scope, future).await
@@ -116,10 +118,10 @@ impl Stop {
     /// it; from then on the user is begun and every later request of it is sent (such as
     /// 360Learning's pseudonymize after its delete).
     pub(crate) async fn user<F: Future>(future: F) -> F::Output {
-        let stop = CURRENT.try_with(|s| s.stop.clone()).unwrap_or_default();
+        let stop = CURRENT.try_with(|s| s.stop.clone()).ok().flatten();
         let scope = Scope {
             stop,
-            begun: Some(Arc::new(AtomicBool::new(false))),
+            begun: Some(Cell::new(false)),
         };
         CURRENT.scope(scope, future).await
     }
@@ -129,7 +131,7 @@ impl Stop {
     pub(crate) fn begin() {
         let _ = CURRENT.try_with(|s| {
             if let Some(begun) = &s.begun {
-                begun.store(true, Ordering::SeqCst);
+                begun.set(true);
             }
         });
     }
